@@ -1,0 +1,53 @@
+"""Sliding-window rate limits for outbound edits (e.g. Slack's ~40 chat.update a
+minute per workspace, Discord's 4 edits per 5 s per channel)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+
+
+class RateWindow:
+    """At most `max_events` in any `per_seconds` window; `acquire` waits for a slot."""
+
+    def __init__(self, max_events: int, per_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_events = max_events
+        self.per_seconds = per_seconds
+        self._clock = clock
+        self._events: deque[float] = deque()
+        self._lock = asyncio.Lock()
+
+    def _prune(self, now: float) -> None:
+        while self._events and now - self._events[0] >= self.per_seconds:
+            self._events.popleft()
+
+    def delay(self) -> float:
+        """Seconds until a slot is free (0 if one is free now)."""
+        now = self._clock()
+        self._prune(now)
+        if len(self._events) < self.max_events:
+            return 0.0
+        return self.per_seconds - (now - self._events[0])
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            while (wait := self.delay()) > 0:
+                await asyncio.sleep(wait)
+            self._events.append(self._clock())
+
+
+class RateWindows:
+    """One `RateWindow` per key (workspace, channel…), created on first use."""
+
+    def __init__(self, max_events: int, per_seconds: float) -> None:
+        self.max_events = max_events
+        self.per_seconds = per_seconds
+        self._windows: dict[str, RateWindow] = {}
+
+    def get(self, key: str) -> RateWindow:
+        window = self._windows.get(key)
+        if window is None:
+            window = self._windows[key] = RateWindow(self.max_events, self.per_seconds)
+        return window

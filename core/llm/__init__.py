@@ -1,0 +1,5 @@
+"""Language models behind one interface (`base.BaseLLM`).
+
+Modules: `openai_llm` (AsyncOpenAI, any OpenAI-compatible server), `offline_router`
+(a command grammar, no LLM), `scripted` (deterministic, for tests and benchmarks).
+"""

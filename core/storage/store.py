@@ -1,0 +1,310 @@
+"""Repositories over the tables: the database is the source of truth.
+
+Any process can rebuild a turn's OutputMessage and find the platform message to
+edit from what is stored here.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession as DBSession
+
+from core.incoming import ChannelKey, ThreadKey
+from core.messages import ContextMessage, InputMessage, OutputMessage, utcnow
+from core.storage.database import session_factory
+from core.storage.models import ChannelRow, ContextRow, EventKeyRow, MessageRow, SessionRow, TurnRow
+from core.turns import TurnStatus
+
+log = logging.getLogger(__name__)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class EventLedger:
+    """Processed platform event keys; a key can be claimed once, across processes."""
+
+    def __init__(self, sessions: async_sessionmaker[DBSession]) -> None:
+        self._sessions = sessions
+
+    async def claim(self, keys: Iterable[str]) -> bool:
+        """Record all keys; False (and nothing recorded) if any was seen before."""
+        keys = sorted(set(keys))
+        if not keys:
+            return True
+        try:
+            async with self._sessions.begin() as db:
+                db.add_all(EventKeyRow(key=key[:255]) for key in keys)
+        except IntegrityError:
+            return False
+        return True
+
+
+class ChannelStore:
+    def __init__(self, sessions: async_sessionmaker[DBSession]) -> None:
+        self._sessions = sessions
+
+    async def get(self, key: ChannelKey) -> ChannelRow | None:
+        async with self._sessions() as db:
+            return await db.scalar(
+                select(ChannelRow).where(
+                    ChannelRow.platform == key.platform,
+                    ChannelRow.workspace_id == key.workspace_id,
+                    ChannelRow.channel_id == key.channel_id,
+                )
+            )
+
+    async def get_or_bind(
+        self, key: ChannelKey, backend: str, name: str, create_collection: Callable[[], Awaitable[str]]
+    ) -> ChannelRow:
+        """The channel's binding; on first use create its collection and store the binding."""
+        row = await self.get(key)
+        if row is not None:
+            return row
+        collection_id = await create_collection()
+        try:
+            async with self._sessions.begin() as db:
+                row = ChannelRow(
+                    platform=key.platform, workspace_id=key.workspace_id, channel_id=key.channel_id,
+                    name=name, backend=backend, collection_id=collection_id, settings={},
+                )
+                db.add(row)
+            return row
+        except IntegrityError:  # another process bound it first; use theirs
+            log.info("channel bound concurrently; using the existing binding")
+            existing = await self.get(key)
+            assert existing is not None
+            return existing
+
+    async def rebind(self, key: ChannelKey, backend: str, collection_id: str, name: str = "") -> ChannelRow:
+        """Bind a channel to an existing collection (admins only; checked by the caller)."""
+        async with self._sessions.begin() as db:
+            row = await db.scalar(
+                select(ChannelRow).where(
+                    ChannelRow.platform == key.platform,
+                    ChannelRow.workspace_id == key.workspace_id,
+                    ChannelRow.channel_id == key.channel_id,
+                )
+            )
+            if row is None:
+                row = ChannelRow(
+                    platform=key.platform, workspace_id=key.workspace_id, channel_id=key.channel_id,
+                    name=name, backend=backend, collection_id=collection_id, settings={},
+                )
+                db.add(row)
+            else:
+                row.backend, row.collection_id = backend, collection_id
+            return row
+
+
+class SessionStore:
+    def __init__(self, sessions: async_sessionmaker[DBSession]) -> None:
+        self._sessions = sessions
+
+    async def find(self, key: ThreadKey) -> SessionRow | None:
+        async with self._sessions() as db:
+            return await db.scalar(
+                select(SessionRow).where(
+                    SessionRow.platform == key.platform,
+                    SessionRow.workspace_id == key.workspace_id,
+                    SessionRow.channel_id == key.channel_id,
+                    SessionRow.thread_id == key.thread_id,
+                )
+            )
+
+    async def get(self, session_id: str) -> SessionRow | None:
+        async with self._sessions() as db:
+            return await db.get(SessionRow, session_id)
+
+    async def get_or_create(self, key: ThreadKey, channel_pk: int, created_by: str) -> SessionRow:
+        row = await self.find(key)
+        if row is not None:
+            return row
+        try:
+            async with self._sessions.begin() as db:
+                row = SessionRow(
+                    id=new_id(), platform=key.platform, workspace_id=key.workspace_id,
+                    channel_id=key.channel_id, thread_id=key.thread_id, channel_pk=channel_pk,
+                    created_by=created_by, memory={},
+                )
+                db.add(row)
+            return row
+        except IntegrityError:
+            existing = await self.find(key)
+            assert existing is not None
+            return existing
+
+    async def save_memory(self, session_id: str, memory: dict[str, Any]) -> None:
+        async with self._sessions.begin() as db:
+            await db.execute(
+                update(SessionRow).where(SessionRow.id == session_id).values(memory=memory, updated_at=utcnow())
+            )
+
+    async def channel_of(self, session: SessionRow) -> ChannelRow:
+        async with self._sessions() as db:
+            row = await db.get(ChannelRow, session.channel_pk)
+            assert row is not None
+            return row
+
+
+class TurnStore:
+    def __init__(self, sessions: async_sessionmaker[DBSession]) -> None:
+        self._sessions = sessions
+
+    async def create(
+        self, session_id: str, message: InputMessage, *, retry_of: str | None = None,
+        output_ref: dict[str, Any] | None = None,
+    ) -> TurnRow:
+        """A queued turn with its input and an empty output; seq orders turns of a session."""
+        for _attempt in range(5):
+            try:
+                async with self._sessions.begin() as db:
+                    seq = await db.scalar(select(func.coalesce(func.max(TurnRow.seq), 0)).where(
+                        TurnRow.session_id == session_id))
+                    turn = TurnRow(
+                        id=new_id(), session_id=session_id, seq=int(seq or 0) + 1,
+                        status=TurnStatus.queued.value, user_id=message.user_id, retry_of=retry_of,
+                    )
+                    db.add(turn)
+                    await db.flush()
+                    output = OutputMessage(session_id=session_id, turn_id=turn.id)
+                    db.add(MessageRow(id=message.id, turn_id=turn.id, role="input",
+                                      content=message.model_dump(mode="json")))
+                    db.add(MessageRow(id=output.id, turn_id=turn.id, role="output",
+                                      content=output.model_dump(mode="json"), platform_ref=output_ref))
+                return turn
+            except IntegrityError:
+                continue  # another process took this seq; try the next one
+        raise RuntimeError("could not allocate a turn sequence number")
+
+    async def get(self, turn_id: str) -> TurnRow | None:
+        async with self._sessions() as db:
+            return await db.get(TurnRow, turn_id)
+
+    async def set_status(self, turn_id: str, status: TurnStatus, error: str | None = None) -> None:
+        values: dict[str, Any] = {"status": status.value}
+        now = utcnow()
+        if status is TurnStatus.running:
+            values["started_at"] = now
+        if status.is_final:
+            values["finished_at"] = now
+            values["error"] = error
+        async with self._sessions.begin() as db:
+            await db.execute(update(TurnRow).where(TurnRow.id == turn_id).values(**values))
+
+    async def _message(self, turn_id: str, role: str) -> MessageRow | None:
+        async with self._sessions() as db:
+            return await db.scalar(select(MessageRow).where(MessageRow.turn_id == turn_id, MessageRow.role == role))
+
+    async def load_input(self, turn_id: str) -> InputMessage:
+        row = await self._message(turn_id, "input")
+        assert row is not None, f"turn {turn_id} has no input"
+        return InputMessage.model_validate(row.content)
+
+    async def load_output(self, turn_id: str) -> tuple[OutputMessage, dict[str, Any] | None]:
+        row = await self._message(turn_id, "output")
+        assert row is not None, f"turn {turn_id} has no output"
+        return OutputMessage.model_validate(row.content), row.platform_ref
+
+    async def save_output(self, output: OutputMessage) -> None:
+        async with self._sessions.begin() as db:
+            await db.execute(
+                update(MessageRow)
+                .where(MessageRow.turn_id == output.turn_id, MessageRow.role == "output")
+                .values(content=output.model_dump(mode="json"), updated_at=utcnow())
+            )
+
+    async def set_output_ref(self, turn_id: str, ref: dict[str, Any]) -> None:
+        async with self._sessions.begin() as db:
+            await db.execute(
+                update(MessageRow)
+                .where(MessageRow.turn_id == turn_id, MessageRow.role == "output")
+                .values(platform_ref=ref)
+            )
+
+    async def find_by_output_ref(self, key: str, value: str) -> TurnRow | None:
+        """The turn whose job message has `ref[key] == value` (e.g. a Slack ts)."""
+        async with self._sessions() as db:
+            rows = await db.execute(
+                select(MessageRow.turn_id, MessageRow.platform_ref).where(MessageRow.role == "output")
+                .order_by(MessageRow.updated_at.desc())
+            )
+            for turn_id, ref in rows:
+                if ref and str(ref.get(key)) == value:
+                    return await db.get(TurnRow, turn_id)
+        return None
+
+    async def with_status(self, statuses: Iterable[TurnStatus]) -> list[TurnRow]:
+        async with self._sessions() as db:
+            result = await db.scalars(
+                select(TurnRow).where(TurnRow.status.in_([s.value for s in statuses]))
+                .order_by(TurnRow.created_at, TurnRow.seq)
+            )
+            return list(result)
+
+    async def for_session(self, session_id: str) -> list[TurnRow]:
+        async with self._sessions() as db:
+            result = await db.scalars(select(TurnRow).where(TurnRow.session_id == session_id).order_by(TurnRow.seq))
+            return list(result)
+
+
+class ContextStore:
+    """The LLM history of each session, appended turn by turn."""
+
+    def __init__(self, sessions: async_sessionmaker[DBSession]) -> None:
+        self._sessions = sessions
+
+    async def append(self, session_id: str, turn_id: str, messages: list[ContextMessage]) -> None:
+        if not messages:
+            return
+        async with self._sessions.begin() as db:
+            seq = await db.scalar(select(func.coalesce(func.max(ContextRow.seq), 0)).where(
+                ContextRow.session_id == session_id))
+            for offset, message in enumerate(messages, start=1):
+                db.add(ContextRow(session_id=session_id, turn_id=turn_id, seq=int(seq or 0) + offset,
+                                  payload=message.model_dump(mode="json"), tokens=message.approx_tokens()))
+
+    async def load(self, session_id: str, max_rows: int = 400) -> list[tuple[str, ContextMessage]]:
+        """The newest `max_rows` entries as (turn_id, message), oldest first."""
+        async with self._sessions() as db:
+            rows = await db.execute(
+                select(ContextRow.turn_id, ContextRow.payload).where(ContextRow.session_id == session_id)
+                .order_by(ContextRow.seq.desc()).limit(max_rows)
+            )
+            items = [(turn_id, ContextMessage.model_validate(payload)) for turn_id, payload in rows]
+        items.reverse()
+        return items
+
+
+class Store:
+    """All repositories over one engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.sessionmaker = session_factory(engine)
+        self.ledger = EventLedger(self.sessionmaker)
+        self.channels = ChannelStore(self.sessionmaker)
+        self.sessions = SessionStore(self.sessionmaker)
+        self.turns = TurnStore(self.sessionmaker)
+        self.context = ContextStore(self.sessionmaker)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite drops tz info; treat naive datetimes as UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    from datetime import timezone
+
+    return value.replace(tzinfo=timezone.utc)

@@ -1,0 +1,1 @@
+"""Video backends: one async interface (`backend.VideoBackend`), two implementations."""
