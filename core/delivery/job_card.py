@@ -1,0 +1,51 @@
+"""The job card's platform-neutral content: status line, timestamps, buttons.
+
+Renderers (Block Kit, embeds, terminal) use these so every platform says the same.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from core.messages import MsgStatus, OutputMessage
+
+ButtonKind = Literal["cancel", "retry"]
+
+STATUS_TEXT: dict[MsgStatus, str] = {
+    MsgStatus.queued: "⏳ Queued…",
+    MsgStatus.progress: "⏳ Working on it…",
+    MsgStatus.success: "✅ Done",
+    MsgStatus.error: "⚠️ Failed",
+    MsgStatus.cancelled: "⏹ Cancelled",
+    MsgStatus.interrupted: "⚠️ Interrupted by a restart: press Retry to run it again",
+}
+
+
+def format_ts(seconds: float | None) -> str:
+    """`75.4` → `1:15`, `3725` → `1:02:05`."""
+    if seconds is None:
+        return "?"
+    total = int(max(seconds, 0) + 0.5)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def status_line(message: OutputMessage, max_actions: int = 3) -> str:
+    """One compact line: overall status plus the latest actions."""
+    head = STATUS_TEXT[message.status]
+    if not message.actions:
+        return head
+    shown = message.actions[-max_actions:]
+    more = len(message.actions) - len(shown)
+    tail = " · ".join(shown)
+    return f"{head} · {'… ' if more else ''}{tail}"
+
+
+def buttons(message: OutputMessage) -> list[ButtonKind]:
+    """Cancel while running, Retry once it failed or was interrupted/cancelled."""
+    if message.status in (MsgStatus.queued, MsgStatus.progress):
+        return ["cancel"]
+    if message.status in (MsgStatus.error, MsgStatus.interrupted, MsgStatus.cancelled):
+        return ["retry"]
+    return []
