@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     video_db_api_key: SecretStr | None = Field(default=None, alias="VIDEO_DB_API_KEY")
     video_db_base_url: str = Field(default="https://api.videodb.io", alias="VIDEO_DB_BASE_URL")
     max_upload_mb: int = Field(default=500, ge=1, alias="MAX_UPLOAD_MB")
+    upload_allow_private_urls: bool = Field(default=False, alias="UPLOAD_ALLOW_PRIVATE_URLS")
     whisper_model: str = Field(default="tiny.en", alias="WHISPER_MODEL")
     ffmpeg_binary: str | None = Field(default=None, alias="FFMPEG_BINARY")
 

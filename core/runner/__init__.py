@@ -1,0 +1,1 @@
+"""Running turns as background jobs (`base.TurnRunner`; in-process implementation)."""

@@ -1,0 +1,82 @@
+"""`transcript`: what was said in a video, with timestamps, a page at a time."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, model_validator
+
+from core.agents.base import AgentContext, AgentResponse, BaseAgent
+from core.agents.present import fmt_span, fmt_time
+from core.agents.resolve import VIDEO_DESCRIPTION, resolve_video
+from core.agents.spoken import transcript_or_index
+from core.errors import InputError
+from core.messages import TextCard
+from core.video.backend import TranscriptSegment
+
+PAGE_CHARS = 3000
+
+
+class TranscriptParams(BaseModel):
+    video: str = Field(description=VIDEO_DESCRIPTION)
+    start: float | None = Field(default=None, ge=0, description="Only from this many seconds into the video.")
+    end: float | None = Field(default=None, gt=0, description="Only up to this many seconds into the video.")
+    page: int = Field(default=1, ge=1, description="Page of the transcript (about 3,000 characters each), from 1.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "TranscriptParams":
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class TranscriptAgent(BaseAgent[TranscriptParams]):
+    name = "transcript"
+    description = (
+        "Get the transcript of a video (or of a time range of it) with timestamps, one page of about 3,000 "
+        "characters at a time; the reply says \"page 1 of N\", ask for the next page when needed. Use it to read "
+        "or quote what was said. Indexes the spoken words first if needed."
+    )
+    Params = TranscriptParams
+    timeout_s = 1800.0
+
+    async def run(self, ctx: AgentContext, params: TranscriptParams) -> AgentResponse:
+        info = await resolve_video(ctx.session, params.video)
+        segments = await transcript_or_index(ctx, self.name, info, params.start, params.end)
+        span = f" between {fmt_span(params.start or 0, params.end)}" if params.start or params.end else ""
+        if params.end is None and params.start:
+            span = f" after {fmt_time(params.start)}"
+        if not segments:
+            text = f"Nothing is said in {info.name!r}{span}."
+            ctx.output.add_card(TextCard(agent_name=self.name, text=text))
+            ctx.output.push_update()
+            return AgentResponse.ok(text, video_id=info.id, page=1, pages=0)
+        pages = paginate(timestamped_lines(segments), PAGE_CHARS)
+        if params.page > len(pages):
+            raise InputError(f"The transcript of {info.name!r}{span} has only {len(pages)} page(s).")
+        body = pages[params.page - 1]
+        header = f"Transcript of {info.name!r} (id {info.id}){span}, page {params.page} of {len(pages)}"
+        ctx.output.add_card(TextCard(agent_name=self.name, text=f"{header}:\n{body}"))
+        ctx.output.push_update()
+        more = f"\n(Ask for page {params.page + 1} for more.)" if params.page < len(pages) else ""
+        return AgentResponse.ok(
+            f"{header}:\n{body}{more}", video_id=info.id, page=params.page, pages=len(pages)
+        )
+
+
+def timestamped_lines(segments: list[TranscriptSegment]) -> list[str]:
+    return [f"[{fmt_time(s.start)}] {' '.join(s.text.split())}" for s in segments if s.text.strip()]
+
+
+def paginate(lines: list[str], size: int) -> list[str]:
+    """Lines joined into pages of at most about `size` characters, never splitting a line."""
+    pages: list[str] = []
+    current: list[str] = []
+    length = 0
+    for line in lines:
+        if current and length + len(line) + 1 > size:
+            pages.append("\n".join(current))
+            current, length = [], 0
+        current.append(line)
+        length += len(line) + 1
+    if current:
+        pages.append("\n".join(current))
+    return pages

@@ -1,0 +1,137 @@
+"""`upload`: a URL or an attached file into this channel's videos, then index its speech."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from core.agents.base import AgentContext, AgentResponse, BaseAgent
+from core.agents.present import fmt_time, links_line, video_data
+from core.agents.progress import Progress
+from core.agents.resolve import LAST_VIDEO_KEY
+from core.errors import DirectorError, InputError, TooLarge
+from core.messages import Attachment, VideoCard
+from core.video.backend import UploadSource, VideoInfo
+
+log = logging.getLogger(__name__)
+
+
+class UploadParams(BaseModel):
+    url: str | None = Field(
+        default=None,
+        description="A public http(s) link to a video file or video page (e.g. YouTube). Leave out to upload an attachment.",
+    )
+    name: str | None = Field(default=None, description="Title to give the video; defaults to the file's name.")
+    attachment: int | None = Field(
+        default=None,
+        ge=0,
+        description="Which file attached to the person's message to upload: 0 for the first, 1 for the second. "
+        "Leave out when exactly one file is attached.",
+    )
+    index: bool = Field(
+        default=True, description="Index the spoken words right after uploading, so the video can be searched."
+    )
+
+
+class UploadAgent(BaseAgent[UploadParams]):
+    name = "upload"
+    description = (
+        "Upload a video into this channel, from a URL or from a file attached to the message, and index its "
+        "spoken words so it can be searched. Use it when the person shares a link or attaches a video and asks "
+        "to add, upload or analyse it. Returns the new video's id, title, length and watch/stream links."
+    )
+    Params = UploadParams
+    timeout_s = 1800.0
+
+    async def run(self, ctx: AgentContext, params: UploadParams) -> AgentResponse:
+        attachment = _pick_attachment(ctx, params)
+        what = attachment.name if attachment else params.url or ""
+        with Progress(ctx, self.name, f"uploading {what}…") as progress:
+            downloaded: Path | None = None
+            try:
+                if attachment is not None:
+                    source, downloaded = await _attachment_source(ctx, attachment, progress)
+                else:
+                    source = UploadSource(url=params.url)
+                progress.update(f"uploading {what}…")
+                info = await ctx.session.collection.upload(source, params.name, progress.report)
+            finally:
+                if downloaded is not None:
+                    downloaded.unlink(missing_ok=True)
+            ctx.session.memory[LAST_VIDEO_KEY] = info.id
+            index_note = await _index(ctx, info, progress) if params.index else "Spoken words not indexed."
+            info = await ctx.session.collection.get_video(info.id)
+            progress.done(f"Uploaded {info.name!r}. {index_note}")
+        data = video_data(info)
+        ctx.output.add_card(VideoCard(agent_name=self.name, video=data))
+        ctx.output.push_update()
+        length = f", {fmt_time(info.length)}" if info.length is not None else ""
+        return AgentResponse.ok(
+            f"Uploaded {info.name!r} (id {info.id}{length}). {index_note} {links_line(data)}".strip(),
+            video=info.model_dump(mode="json"),
+        )
+
+
+def _pick_attachment(ctx: AgentContext, params: UploadParams) -> Attachment | None:
+    """The attachment to upload, None for a URL upload, or an InputError saying what is missing."""
+    count = len(ctx.attachments)
+    if params.url and params.attachment is not None:
+        raise InputError("Give either a URL or an attachment to upload, not both.")
+    if params.url:
+        return None
+    if params.attachment is not None:
+        if params.attachment >= count:
+            raise InputError(
+                f"There is no attachment {params.attachment}: the message has {count} attachment(s)"
+                + (f", numbered 0–{count - 1}." if count else ".")
+            )
+        return ctx.attachments[params.attachment]
+    if count == 1:
+        return ctx.attachments[0]
+    if count == 0:
+        raise InputError("Nothing to upload: give a video URL or attach a video file.")
+    names = ", ".join(f"{i}: {a.name}" for i, a in enumerate(ctx.attachments))
+    raise InputError(f"The message has {count} attachments ({names}); say which one to upload.")
+
+
+async def _attachment_source(
+    ctx: AgentContext, attachment: Attachment, progress: Progress
+) -> tuple[UploadSource, Path | None]:
+    """The file to upload and, if we downloaded it ourselves, its path (to delete afterwards)."""
+    if attachment.size is not None and attachment.size > ctx.max_upload_bytes:
+        raise TooLarge(
+            f"{attachment.name} is {attachment.size / 1e6:.0f} MB; the limit is {ctx.max_upload_bytes / 1e6:.0f} MB."
+        )
+    if attachment.local_path:
+        return UploadSource(path=Path(attachment.local_path), filename=attachment.name), None
+    if ctx.fetch_attachment is None:
+        raise InputError(f"I can't download {attachment.name} here; share a link to the video instead.")
+    progress.update(f"downloading {attachment.name}…")
+    dest = ctx.work_dir / "uploads" / f"{uuid.uuid4().hex}-{_safe_name(attachment.name)}"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    path = await ctx.fetch_attachment(attachment, dest, ctx.max_upload_bytes)
+    return UploadSource(path=path, filename=attachment.name), path
+
+
+def _safe_name(name: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name).strip("._")
+    return cleaned[-100:] or "video"
+
+
+async def _index(ctx: AgentContext, info: VideoInfo, progress: Progress) -> str:
+    """Index spoken words; the upload stands even if this fails, so say why instead of failing."""
+
+    def report(message: str, fraction: float | None = None) -> None:
+        progress.update("indexing spoken words…", fraction)
+
+    report("indexing spoken words…")
+    try:
+        await ctx.session.collection.index_spoken_words(info.id, report)
+    except DirectorError as exc:
+        log.info("upload: indexing failed", extra={"video_id": info.id, "error": type(exc).__name__})
+        return f"Its spoken words could not be indexed: {exc.user_message}"
+    return "Spoken words indexed; it can be searched now."

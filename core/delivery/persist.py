@@ -1,0 +1,41 @@
+"""An observer that stores the OutputMessage: on publish, and at most every few
+seconds while it changes (never a write per progress tick)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from core.messages import OutputMessage
+from core.storage.store import TurnStore
+
+log = logging.getLogger(__name__)
+
+
+class PersistingObserver:
+    def __init__(self, turns: TurnStore, interval_s: float = 3.0) -> None:
+        self._turns = turns
+        self._interval_s = interval_s
+        self._last_saved = 0.0
+        self._pending: asyncio.Task[None] | None = None
+        self.saves = 0
+
+    def on_update(self, message: OutputMessage) -> None:
+        now = time.monotonic()
+        if now - self._last_saved < self._interval_s or (self._pending and not self._pending.done()):
+            return
+        self._last_saved = now
+        self._pending = asyncio.get_running_loop().create_task(self._save(message))
+
+    async def on_publish(self, message: OutputMessage) -> None:
+        if self._pending and not self._pending.done():
+            await asyncio.shield(self._pending)
+        await self._save(message)
+
+    async def _save(self, message: OutputMessage) -> None:
+        try:
+            await self._turns.save_output(message)
+            self.saves += 1
+        except Exception:
+            log.exception("could not save the output message of turn %s", message.turn_id)

@@ -1,0 +1,167 @@
+"""Running one turn: load it from the database, show it, reason, store the outcome.
+
+Split from the scheduler (`inprocess.py`) so that a distributed runner can reuse it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from itertools import groupby
+from pathlib import Path
+
+from core.agents.base import AgentContext
+from core.delivery.persist import PersistingObserver
+from core.delivery.port import TurnRef
+from core.delivery.registry import PlatformRegistry
+from core.incoming import ThreadKey
+from core.llm.base import BaseLLM
+from core.messages import CardStatus, ContextMessage, InputMessage, MsgStatus, OutputMessage, TextCard
+from core.reasoning.engine import ReasoningEngine
+from core.session import CollectionScope, Session
+from core.storage.models import ChannelRow, SessionRow, TurnRow
+from core.storage.store import Store
+from core.turns import TurnStatus
+from core.video.backend import VideoBackend
+
+log = logging.getLogger(__name__)
+
+_FINAL_STATUS = {
+    MsgStatus.success: TurnStatus.succeeded,
+    MsgStatus.error: TurnStatus.failed,
+    MsgStatus.cancelled: TurnStatus.cancelled,
+    MsgStatus.interrupted: TurnStatus.interrupted,
+}
+
+
+@dataclass
+class PreparedTurn:
+    """A turn loaded and shown on its platform, waiting for its slot."""
+
+    turn: TurnRow
+    session_row: SessionRow
+    channel: ChannelRow
+    input: InputMessage
+    output: OutputMessage
+    ref: TurnRef
+
+
+def thread_key(row: SessionRow) -> ThreadKey:
+    return ThreadKey(platform=row.platform, workspace_id=row.workspace_id,
+                     channel_id=row.channel_id, thread_id=row.thread_id)
+
+
+class TurnExecutor:
+    def __init__(self, store: Store, backend: VideoBackend, llm: BaseLLM, engine: ReasoningEngine,
+                 platforms: PlatformRegistry, *, work_dir: Path, max_upload_bytes: int,
+                 persist_interval_s: float = 3.0) -> None:
+        self.store = store
+        self.backend = backend
+        self.llm = llm
+        self.engine = engine
+        self.platforms = platforms
+        self.work_dir = work_dir
+        self.max_upload_bytes = max_upload_bytes
+        self.persist_interval_s = persist_interval_s
+
+    async def prepare(self, turn_id: str) -> PreparedTurn:
+        """Load a turn and attach its observers; its message shows it as queued."""
+        turn = await self.store.turns.get(turn_id)
+        assert turn is not None, f"unknown turn {turn_id}"
+        session_row = await self.store.sessions.get(turn.session_id)
+        assert session_row is not None
+        channel = await self.store.sessions.channel_of(session_row)
+        input_message = await self.store.turns.load_input(turn_id)
+        output, platform_ref = await self.store.turns.load_output(turn_id)
+        ref = TurnRef(turn_id=turn.id, session_id=session_row.id, thread=thread_key(session_row),
+                      user_id=turn.user_id, input_text=input_message.text, output_ref=platform_ref)
+        self._attach_observers(output, ref)
+        output.status = MsgStatus.queued
+        output.push_update()
+        return PreparedTurn(turn, session_row, channel, input_message, output, ref)
+
+    def _attach_observers(self, output: OutputMessage, ref: TurnRef) -> None:
+        output.add_observer(PersistingObserver(self.store.turns, self.persist_interval_s))
+        port = self.platforms.port(ref.thread.platform)
+        if port is None:
+            return
+
+        async def save_ref(platform_ref: dict[str, str]) -> None:
+            ref.output_ref = platform_ref
+            await self.store.turns.set_output_ref(ref.turn_id, platform_ref)
+
+        output.add_observer(port.observer_for(ref, save_ref))
+
+    async def execute(self, prepared: PreparedTurn) -> TurnStatus:
+        """Run the turn to its end; cancellation ends it as cancelled."""
+        output = prepared.output
+        session = Session(
+            id=prepared.session_row.id, key=prepared.ref.thread,
+            collection=CollectionScope(self.backend, prepared.channel.collection_id),
+            created_by=prepared.session_row.created_by, memory=dict(prepared.session_row.memory or {}),
+        )
+        ctx = AgentContext(
+            session=session, output=output, llm=self.llm, attachments=prepared.input.attachments,
+            fetch_attachment=self.platforms.fetcher(prepared.ref.thread.platform),
+            work_dir=self.work_dir / "incoming" / prepared.turn.id, max_upload_bytes=self.max_upload_bytes,
+        )
+        user = ContextMessage.user(prepared.input.text)
+        error: str | None = None
+        try:
+            await self.store.turns.set_status(prepared.turn.id, TurnStatus.running)
+            history = await self._history(session.id)
+            outcome = await self.engine.run(ctx, prepared.input, history)
+            status, context, error = outcome.status, outcome.context, outcome.error
+        except asyncio.CancelledError:
+            status, context = MsgStatus.cancelled, [user, ContextMessage.assistant("(Cancelled by the person.)")]
+            output.add_action("Cancelled")
+        except Exception as exc:
+            log.exception("turn %s failed", prepared.turn.id)
+            error = type(exc).__name__
+            status, context = MsgStatus.error, [user, ContextMessage.assistant("(This request failed.)")]
+            output.add_card(TextCard(agent_name="director", status=CardStatus.error,
+                                     status_message="Something went wrong on my side; the error is in the bot's log."))
+        await asyncio.shield(self._finish(prepared, session, status, context, error))
+        return _FINAL_STATUS[status]
+
+    async def _finish(self, prepared: PreparedTurn, session: Session, status: MsgStatus,
+                      context: list[ContextMessage], error: str | None) -> None:
+        output = prepared.output
+        for card in output.content:
+            if card.status is CardStatus.progress:
+                card.status = CardStatus.error if status is not MsgStatus.success else CardStatus.success
+        output.status = status
+        try:
+            await self.store.context.append(session.id, prepared.turn.id, context)
+            if session.memory != (prepared.session_row.memory or {}):
+                await self.store.sessions.save_memory(session.id, session.memory)
+            await self.store.turns.set_status(prepared.turn.id, _FINAL_STATUS[status], error)
+        finally:
+            await output.publish()
+
+    async def end_unrun(self, prepared: PreparedTurn, status: MsgStatus) -> None:
+        """End a turn that never ran (cancelled while queued, or interrupted)."""
+        prepared.output.status = status
+        await self.store.turns.set_status(prepared.turn.id, _FINAL_STATUS[status])
+        await prepared.output.publish()
+
+    async def _history(self, session_id: str) -> list[list[ContextMessage]]:
+        rows = await self.store.context.load(session_id)
+        return [[message for _, message in group] for _, group in groupby(rows, key=lambda row: row[0])]
+
+    async def interrupt_stale(self, platforms: list[str]) -> list[str]:
+        """Turns of these platforms left queued/running by a dead process → interrupted."""
+        stale = await self.store.turns.with_status([TurnStatus.queued, TurnStatus.running])
+        ended: list[str] = []
+        for turn in stale:
+            session_row = await self.store.sessions.get(turn.session_id)
+            if session_row is None or session_row.platform not in platforms:
+                continue
+            prepared = await self.prepare(turn.id)
+            prepared.output.add_action("Interrupted by a restart")
+            await self.end_unrun(prepared, MsgStatus.interrupted)
+            ended.append(turn.id)
+        if ended:
+            log.warning("marked %d turn(s) interrupted after a restart", len(ended))
+        return ended

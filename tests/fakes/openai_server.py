@@ -1,0 +1,219 @@
+"""A loopback OpenAI chat-completions server, scripted by the test.
+
+The real `openai` client talks to it over HTTP, so what our code sends and how it
+reacts to answers (tool calls, 429, 500, a hang) is tested end to end.
+
+    async with running_openai_server() as fake:
+        fake.enqueue(reply_tool_calls(("videos", {}), ("search", '{"q": "cat"}')))
+        fake.enqueue(reply_text("Here you go."))
+        llm = OpenAILLM(api_key="sk-test", model="m", base_url=fake.base_url, ...)
+        ...
+        assert fake.requests[1].body["messages"][-1]["role"] == "tool"
+
+API (keep it small; the engine tests reuse it):
+- `running_openai_server()`: async context manager; starts on 127.0.0.1, port 0.
+- `FakeOpenAIServer.base_url` (ends in `/v1`), `.root_url` (no `/v1`; also served).
+- `.enqueue(*replies)`: answer the next requests in order.
+- `.handler = fn(request) -> Reply` (sync or async): used when the queue is empty.
+  With neither, the server answers HTTP 400 "no scripted reply", which the client
+  does not retry, so a test that forgot a reply fails fast and clearly.
+- `.requests`: every `RecordedRequest(path, headers, body)` received, in order.
+- `await .wait_for_requests(n)`: returns once n requests have arrived.
+- Replies: `reply_text`, `reply_tool_calls`, `reply_error`, `reply_hang`, or
+  `Reply(status, body, headers)` for anything else.
+
+A `reply_hang()` handler waits on an event the server sets when it stops, so a
+timeout test never leaves a long sleep behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import time
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from aiohttp import web
+
+__all__ = [
+    "FakeOpenAIServer",
+    "RecordedRequest",
+    "Reply",
+    "chat_completion",
+    "reply_error",
+    "reply_hang",
+    "reply_text",
+    "reply_tool_calls",
+    "running_openai_server",
+]
+
+
+@dataclass
+class RecordedRequest:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+@dataclass
+class Reply:
+    """What the fake answers: a status, a JSON body and headers, or a hang."""
+
+    status: int = 200
+    body: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    hang: bool = False
+
+
+Handler = Callable[[RecordedRequest], Union[Reply, Awaitable[Reply]]]
+ToolCallSpec = Union[tuple[str, Union[str, dict[str, Any]]], tuple[str, Union[str, dict[str, Any]], str]]
+
+
+def chat_completion(
+    message: dict[str, Any],
+    *,
+    finish_reason: str = "stop",
+    model: str = "fake-model",
+    prompt_tokens: int = 11,
+    completion_tokens: int = 7,
+) -> dict[str, Any]:
+    """The documented `chat.completion` response body around one message."""
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "message": message, "finish_reason": finish_reason, "logprobs": None}],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
+
+
+def reply_text(content: str, **usage: Any) -> Reply:
+    """A plain assistant answer."""
+    return Reply(body=chat_completion({"role": "assistant", "content": content}, **usage))
+
+
+def reply_tool_calls(*calls: ToolCallSpec, content: str | None = None, **usage: Any) -> Reply:
+    """An answer with tool calls `(name, arguments[, id])`, all in one message (parallel).
+
+    `arguments` given as a dict is JSON-encoded; a str is sent as is, so a test can
+    send malformed JSON or an unknown tool name.
+    """
+    tool_calls = []
+    for index, spec in enumerate(calls):
+        name, arguments = spec[0], spec[1]
+        call_id = spec[2] if len(spec) > 2 else f"call_{index}_{uuid.uuid4().hex[:8]}"  # type: ignore[misc]
+        raw = arguments if isinstance(arguments, str) else json.dumps(arguments)
+        tool_calls.append({"id": call_id, "type": "function", "function": {"name": name, "arguments": raw}})
+    message = {"role": "assistant", "content": content, "tool_calls": tool_calls}
+    return Reply(body=chat_completion(message, finish_reason="tool_calls", **usage))
+
+
+def reply_error(
+    status: int,
+    message: str = "fake error",
+    *,
+    headers: dict[str, str] | None = None,
+    error_type: str = "server_error",
+    code: str | None = None,
+) -> Reply:
+    """An error in OpenAI's shape: `{"error": {"message", "type", "code"}}`."""
+    body = {"error": {"message": message, "type": error_type, "param": None, "code": code}}
+    return Reply(status=status, body=body, headers=dict(headers or {}))
+
+
+def reply_hang() -> Reply:
+    """Never answer (until the server stops)."""
+    return Reply(hang=True)
+
+
+class FakeOpenAIServer:
+    """The scripted server; start it with `running_openai_server()`."""
+
+    def __init__(self) -> None:
+        self.requests: list[RecordedRequest] = []
+        self.handler: Handler | None = None
+        self._queue: deque[Reply] = deque()
+        self._released = asyncio.Event()
+        self._arrived = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.root_url = ""
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.root_url}/v1"
+
+    def enqueue(self, *replies: Reply) -> None:
+        self._queue.extend(replies)
+
+    async def wait_for_requests(self, count: int) -> list[RecordedRequest]:
+        async with self._arrived:
+            await self._arrived.wait_for(lambda: len(self.requests) >= count)
+        return self.requests
+
+    # lifecycle --------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._chat_completions)
+        app.router.add_post("/chat/completions", self._chat_completions)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.root_url = f"http://127.0.0.1:{port}"
+
+    async def stop(self) -> None:
+        self._released.set()  # let hanging handlers finish before cleanup waits on them
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # handling -----------------------------------------------------------------
+
+    async def _chat_completions(self, request: web.Request) -> web.StreamResponse:
+        try:
+            body = await request.json()
+        except json.JSONDecodeError:
+            body = {"_unparsed": await request.text()}
+        recorded = RecordedRequest(path=request.path, headers=dict(request.headers), body=body)
+        async with self._arrived:
+            self.requests.append(recorded)
+            self._arrived.notify_all()
+        reply = await self._next_reply(recorded)
+        if reply.hang:
+            await self._released.wait()
+            return web.Response(status=503)
+        return web.json_response(reply.body or {}, status=reply.status, headers=reply.headers)
+
+    async def _next_reply(self, recorded: RecordedRequest) -> Reply:
+        if self._queue:
+            return self._queue.popleft()
+        if self.handler is not None:
+            result = self.handler(recorded)
+            if inspect.isawaitable(result):
+                result = await result
+            return result
+        return reply_error(400, "fake openai server: no scripted reply left", error_type="invalid_request_error")
+
+
+@asynccontextmanager
+async def running_openai_server() -> AsyncIterator[FakeOpenAIServer]:
+    """Start a fake on 127.0.0.1 with an OS-picked port; stop it on exit."""
+    server = FakeOpenAIServer()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
