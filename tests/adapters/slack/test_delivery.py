@@ -1,0 +1,97 @@
+"""The observer against the fake Slack API, through the real slack_sdk client."""
+
+from __future__ import annotations
+
+import asyncio
+
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.delivery import DeliveryOptions, SlackPort
+from core.delivery.port import TurnRef
+from core.incoming import ThreadKey
+from core.messages import MsgStatus, OutputMessage, TextCard
+from tests.fakes.slack_api import TEAM_ID, FakeSlack
+
+CHANNEL = "C100"
+THREAD = "1600000000.000100"
+
+
+def turn(output_ref: dict[str, str] | None = None, turn_id: str = "turn-1") -> TurnRef:
+    thread = ThreadKey(platform="slack", workspace_id=TEAM_ID, channel_id=CHANNEL, thread_id=THREAD)
+    return TurnRef(turn_id=turn_id, session_id="s1", thread=thread, output_ref=output_ref)
+
+
+class Refs:
+    def __init__(self) -> None:
+        self.saved: list[dict[str, str]] = []
+
+    async def __call__(self, ref: dict[str, str]) -> None:
+        self.saved.append(dict(ref))
+
+
+async def test_fifty_updates_in_a_second_make_at_most_three_edits(
+    fake_slack: FakeSlack, slack_client: AsyncWebClient
+) -> None:
+    port = SlackPort(slack_client, DeliveryOptions(min_interval=0.4))
+    refs = Refs()
+    observer = port.observer_for(turn(), refs)
+    message = OutputMessage(turn_id="turn-1")
+    message.add_observer(observer)
+    message.push_update()  # queued: posts the card
+    message.status = MsgStatus.progress
+    for i in range(50):
+        message.add_action(f"step {i}")
+        message.push_update()
+        await asyncio.sleep(0.02)
+    message.status = MsgStatus.success
+    message.add_card(TextCard(text="**all done**"))
+    await message.publish()
+
+    [card] = fake_slack.thread(CHANNEL, THREAD)
+    assert fake_slack.calls("chat.postMessage") == 1
+    assert 1 <= card.edits <= 3
+    assert "*all done*" in card.all_text() and "Done" in card.text
+    assert refs.saved[0] == {"channel": CHANNEL, "ts": card.ts}
+
+
+async def test_rate_limited_edit_still_lands_the_final_state(fake_slack: FakeSlack) -> None:
+    client = AsyncWebClient(token="xoxb-test", base_url=fake_slack.api_url)
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=1))
+    port = SlackPort(client, DeliveryOptions(min_interval=0.05))
+    observer = port.observer_for(turn(), Refs())
+    message = OutputMessage(turn_id="turn-1")
+    message.push_update()
+    observer.on_update(message)
+    await fake_slack.wait_until(lambda: fake_slack.calls("chat.postMessage"))
+    fake_slack.rate_limit("chat.update", retry_after=0, times=3)  # more than the client retries
+    message.status = MsgStatus.success
+    message.add_card(TextCard(text="final words"))
+    await observer.on_publish(message)
+    [card] = fake_slack.thread(CHANNEL, THREAD)
+    assert "final words" in card.all_text()
+    assert fake_slack.calls("chat.update") == 4
+
+
+async def test_a_stored_reference_is_edited_not_posted_again(fake_slack: FakeSlack, slack_client: AsyncWebClient) -> None:
+    first = await slack_client.chat_postMessage(channel=CHANNEL, thread_ts=THREAD, text="old card")
+    ref = {"channel": CHANNEL, "ts": first["ts"]}
+    observer = SlackPort(slack_client, DeliveryOptions(min_interval=0)).observer_for(turn(ref), Refs())
+    message = OutputMessage(turn_id="turn-1", status=MsgStatus.interrupted)
+    await observer.on_publish(message)
+    [card] = fake_slack.thread(CHANNEL, THREAD)
+    assert "Interrupted" in card.text
+    assert card.button("director_retry")["value"] == "turn-1"
+    assert fake_slack.calls("chat.postMessage") == 1
+
+
+async def test_a_lost_card_is_posted_once_with_the_final_state(fake_slack: FakeSlack, slack_client: AsyncWebClient) -> None:
+    fake_slack.fail("chat.postMessage", "internal_error")
+    observer = SlackPort(slack_client, DeliveryOptions(min_interval=0)).observer_for(turn(), Refs())
+    message = OutputMessage(turn_id="turn-1")
+    observer.on_update(message)
+    message.status = MsgStatus.success
+    message.add_card(TextCard(text="result"))
+    await observer.on_publish(message)
+    cards = fake_slack.thread(CHANNEL, THREAD)
+    assert len(cards) == 1 and "result" in cards[0].all_text()
