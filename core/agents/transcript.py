@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, model_validator
 
 from core.agents.base import AgentContext, AgentResponse, BaseAgent
-from core.agents.present import fmt_span, fmt_time
+from core.agents.present import fmt_time
 from core.agents.resolve import VIDEO_DESCRIPTION, resolve_video
 from core.agents.spoken import transcript_or_index
 from core.errors import InputError
@@ -41,9 +41,7 @@ class TranscriptAgent(BaseAgent[TranscriptParams]):
     async def run(self, ctx: AgentContext, params: TranscriptParams) -> AgentResponse:
         info = await resolve_video(ctx.session, params.video)
         segments = await transcript_or_index(ctx, self.name, info, params.start, params.end)
-        span = f" between {fmt_span(params.start or 0, params.end)}" if params.start or params.end else ""
-        if params.end is None and params.start:
-            span = f" after {fmt_time(params.start)}"
+        span = _span(params.start, params.end)
         if not segments:
             text = f"Nothing is said in {info.name!r}{span}."
             ctx.output.add_card(TextCard(agent_name=self.name, text=text))
@@ -60,6 +58,16 @@ class TranscriptAgent(BaseAgent[TranscriptParams]):
         return AgentResponse.ok(
             f"{header}:\n{body}{more}", video_id=info.id, page=params.page, pages=len(pages)
         )
+
+
+def _span(start: float | None, end: float | None) -> str:
+    if start and end:
+        return f" between {fmt_time(start)} and {fmt_time(end)}"
+    if start:
+        return f" after {fmt_time(start)}"
+    if end:
+        return f" before {fmt_time(end)}"
+    return ""
 
 
 def timestamped_lines(segments: list[TranscriptSegment]) -> list[str]:

@@ -1,0 +1,68 @@
+"""`clip`: one range of one video (or one remembered search hit) as a playable stream."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, model_validator
+
+from core.agents.base import AgentContext, AgentResponse, BaseAgent
+from core.agents.hits import recall_hit
+from core.agents.present import fmt_span, links_line, stream_data
+from core.agents.progress import Progress
+from core.agents.resolve import LAST_VIDEO_KEY, VIDEO_DESCRIPTION, resolve_video
+from core.messages import VideoCard
+from core.video.backend import VideoInfo
+
+
+class ClipParams(BaseModel):
+    video: str | None = Field(default=None, description=VIDEO_DESCRIPTION + " Not needed with `hit`.")
+    start: float | None = Field(default=None, ge=0, description="Start of the clip, in seconds from the video's start.")
+    end: float | None = Field(default=None, gt=0, description="End of the clip, in seconds from the video's start.")
+    hit: int | None = Field(
+        default=None, ge=1, description="Clip this hit of the last search instead (1 = first hit, 2 = second…)."
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> "ClipParams":
+        if self.hit is None and (self.video is None or self.start is None or self.end is None):
+            raise ValueError("give video, start and end, or the number of a search hit")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class ClipAgent(BaseAgent[ClipParams]):
+    name = "clip"
+    description = (
+        "Cut one time range of one video into a playable clip, either from `video`, `start` and `end` in "
+        "seconds, or from a numbered hit of the last search (`hit`). Returns the clip's watch, stream and "
+        "download links and the exact start and end produced. For several ranges or videos use `compile`."
+    )
+    Params = ClipParams
+    timeout_s = 1800.0
+
+    async def run(self, ctx: AgentContext, params: ClipParams) -> AgentResponse:
+        info, start, end = await _target(ctx, params)
+        with Progress(ctx, self.name, f"clipping {info.name!r} {fmt_span(start, end)}…") as progress:
+            link = await ctx.session.collection.stream(info.id, [(start, end)], progress.report)
+            progress.done(f"Clipped {info.name!r} {fmt_span(link.start, link.end)}.")
+        data = stream_data(link, name=f"{info.name} {fmt_span(link.start, link.end)}")
+        ctx.output.add_card(VideoCard(agent_name=self.name, video=data))
+        ctx.output.push_update()
+        return AgentResponse.ok(
+            f"Clip of {info.name!r} (id {info.id}) {fmt_span(link.start, link.end)}: {links_line(data)}",
+            video_id=info.id,
+            clip=data.model_dump(mode="json"),
+        )
+
+
+async def _target(ctx: AgentContext, params: ClipParams) -> tuple[VideoInfo, float, float]:
+    """The video and range to clip: a remembered hit (its own range unless both bounds are given) or as given."""
+    if params.hit is not None:
+        hit = recall_hit(ctx.session, params.hit)
+        info = await ctx.session.collection.get_video(hit.video_id)
+        ctx.session.memory[LAST_VIDEO_KEY] = info.id
+        if params.start is not None and params.end is not None:
+            return info, params.start, params.end
+        return info, hit.start, hit.end
+    assert params.video is not None and params.start is not None and params.end is not None
+    return await resolve_video(ctx.session, params.video), params.start, params.end

@@ -1,0 +1,95 @@
+"""`compile`: several ranges, across videos, into one stream."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, model_validator
+
+from core.agents.base import AgentContext, AgentResponse, BaseAgent
+from core.agents.hits import recall_hit
+from core.agents.present import fmt_span, links_line, stream_data
+from core.agents.progress import Progress
+from core.agents.resolve import VIDEO_DESCRIPTION, resolve_video
+from core.agents.results import show_hits
+from core.agents.search import spoken_hits
+from core.errors import InputError
+from core.messages import VideoCard
+from core.video.backend import ShotRef
+
+
+class Range(BaseModel):
+    video: str = Field(description=VIDEO_DESCRIPTION)
+    start: float = Field(ge=0, description="Start, in seconds from the video's start.")
+    end: float = Field(gt=0, description="End, in seconds from the video's start.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Range":
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class CompileParams(BaseModel):
+    query: str | None = Field(
+        default=None, min_length=1, description="Search the speech for this and compile the best hits."
+    )
+    hits: list[int] | None = Field(
+        default=None, min_length=1, description="Numbers of hits from the last search, in the order to play them (1 = first)."
+    )
+    ranges: list[Range] | None = Field(
+        default=None, min_length=1, description="Ranges to play in this order; they may come from different videos."
+    )
+    limit: int = Field(default=5, ge=1, le=20, description="With `query`: most hits to compile.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "CompileParams":
+        given = [name for name in ("query", "hits", "ranges") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of query, hits or ranges")
+        return self
+
+
+class CompileAgent(BaseAgent[CompileParams]):
+    name = "compile"
+    description = (
+        "Join several moments, possibly from different videos, into one stream that plays them in order: "
+        "numbered `hits` of the last search, explicit `ranges`, or a `query` to search the speech for. "
+        "Returns the stream's watch, stream and download links."
+    )
+    Params = CompileParams
+    timeout_s = 1800.0
+
+    async def run(self, ctx: AgentContext, params: CompileParams) -> AgentResponse:
+        if params.query is not None:
+            shots = await spoken_hits(ctx, self.name, params.query, None, params.limit)
+            if not shots:
+                raise InputError(f"No matches for {params.query!r} in this channel's videos, so nothing to compile.")
+            message, data = await show_hits(ctx, self.name, params.query, shots)
+            return AgentResponse.ok(message, **data)
+        refs, titles = await _refs(ctx, params)
+        with Progress(ctx, self.name, f"compiling {len(refs)} range(s) into one stream…") as progress:
+            link = await ctx.session.collection.compile(refs, progress.report)
+            progress.done(f"Compiled {len(refs)} range(s) from {len(set(titles))} video(s).")
+        data = stream_data(link, name=f"{len(refs)} clips from {', '.join(dict.fromkeys(titles))}")
+        ctx.output.add_card(VideoCard(agent_name=self.name, video=data))
+        ctx.output.push_update()
+        listed = "; ".join(f"{t!r} {fmt_span(r.start, r.end)}" for t, r in zip(titles, refs))
+        return AgentResponse.ok(
+            f"Compiled {len(refs)} range(s) ({listed}) into one stream: {links_line(data)}",
+            stream=data.model_dump(mode="json"),
+        )
+
+
+async def _refs(ctx: AgentContext, params: CompileParams) -> tuple[list[ShotRef], list[str]]:
+    refs: list[ShotRef] = []
+    titles: list[str] = []
+    if params.hits is not None:
+        for number in params.hits:
+            hit = recall_hit(ctx.session, number)
+            refs.append(ShotRef(video_id=hit.video_id, start=hit.start, end=hit.end))
+            titles.append(hit.title)
+        return refs, titles
+    for item in params.ranges or []:
+        info = await resolve_video(ctx.session, item.video)
+        refs.append(ShotRef(video_id=info.id, start=item.start, end=item.end))
+        titles.append(info.name)
+    return refs, titles
