@@ -21,7 +21,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
-from openai import APIConnectionError, APIStatusError, APITimeoutError, AsyncOpenAI
+from openai import APIConnectionError, APIStatusError, APITimeoutError, AsyncOpenAI, OpenAIError
 from openai.types.chat import ChatCompletion
 
 from core.errors import LLMError, LLMTimeout
@@ -80,7 +80,11 @@ class OpenAILLM(BaseLLM):
         log.debug("%s request model=%s messages=%d tools=%d", self.name, self.model, len(messages), len(tools or []))
         started = time.monotonic()
         completion, attempts = await self._create_with_retries(request)
-        response = to_llm_response(completion)
+        try:
+            response = to_llm_response(completion)
+        except (AttributeError, TypeError, ValueError, IndexError) as exc:  # a compatible server's odd shape
+            log.warning("%s model=%s sent an unreadable completion: %s", self.name, self.model, type(exc).__name__)
+            raise LLMError("The language model service sent an answer I couldn't read.") from None
         log.info(
             "%s call model=%s latency_ms=%d attempts=%d prompt_tokens=%s completion_tokens=%s tool_calls=%d finish=%s",
             self.name,
@@ -132,6 +136,9 @@ class OpenAILLM(BaseLLM):
                     ) from None
                 wait = self._backoff(attempt)
                 log.warning("%s unreachable at %s; retry %d/%d in %.2fs", self.name, self._host(), attempt, self.max_retries, wait)
+            except OpenAIError as exc:  # e.g. a body that isn't a completion at all
+                log.warning("%s model=%s: %s", self.name, self.model, self._scrub(f"{type(exc).__name__}: {exc}"))
+                raise LLMError("The language model service sent an answer I couldn't read.") from None
             await asyncio.sleep(wait)
 
     # retries ---------------------------------------------------------------------------

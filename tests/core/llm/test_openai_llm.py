@@ -313,6 +313,23 @@ async def test_unreachable_server_raises_llm_error(openai_server: FakeOpenAIServ
         await llm.close()
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"nonsense": True},
+        {"choices": "bad"},
+        {"choices": [{"message": {"tool_calls": [{"type": "function", "function": {}}]}}]},
+    ],
+)
+async def test_an_unreadable_completion_raises_llm_error(
+    llm: OpenAILLM, openai_server: FakeOpenAIServer, body: dict[str, object]
+) -> None:
+    openai_server.enqueue(Reply(body=body))
+
+    with pytest.raises(LLMError):
+        await llm.chat(_conversation())
+
+
 # logging ---------------------------------------------------------------------------------
 
 
@@ -329,3 +346,4 @@ async def test_logs_model_latency_and_tokens_but_no_prompt_at_info(
     assert "model=fake-model" in message and "prompt_tokens=42" in message and "completion_tokens=5" in message
     assert "latency_ms=" in message
     assert PROMPT not in caplog.text
+
