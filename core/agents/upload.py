@@ -25,12 +25,14 @@ class UploadParams(BaseModel):
         default=None,
         description="A public http(s) link to a video file or video page (e.g. YouTube). Leave out to upload an attachment.",
     )
-    name: str | None = Field(default=None, description="Title to give the video; defaults to the file's name.")
+    name: str | None = Field(
+        default=None, description="Title to give the video; defaults to the file's or page's name."
+    )
     attachment: int | None = Field(
         default=None,
-        ge=0,
-        description="Which file attached to the person's message to upload: 0 for the first, 1 for the second. "
-        "Leave out when exactly one file is attached.",
+        ge=1,
+        description="Which file attached to the person's message to upload: 1 for the first (#1), 2 for the "
+        "second. Leave out (and give no url) to upload every attached file.",
     )
     index: bool = Field(
         default=True, description="Index the spoken words right after uploading, so the video can be searched."
@@ -48,54 +50,69 @@ class UploadAgent(BaseAgent[UploadParams]):
     timeout_s = 1800.0
 
     async def run(self, ctx: AgentContext, params: UploadParams) -> AgentResponse:
-        attachment = _pick_attachment(ctx, params)
-        what = attachment.name if attachment else params.url or ""
+        targets = _targets(ctx, params)
+        lines: list[str] = []
+        uploaded: list[dict[str, object]] = []
+        for attachment in targets:
+            name = params.name if len(targets) == 1 else None
+            try:
+                info, index_note = await self._upload_one(ctx, attachment, params.url, name, params.index)
+            except DirectorError as exc:
+                if len(targets) == 1:
+                    raise
+                lines.append(f"Could not upload {attachment.name if attachment else params.url}: {exc.user_message}")
+                continue
+            data = video_data(info)
+            length = f", {fmt_time(info.length)}" if info.length is not None else ""
+            lines.append(f"Uploaded {info.name!r} (id {info.id}{length}). {index_note} {links_line(data)}".strip())
+            uploaded.append(info.model_dump(mode="json"))
+        if not uploaded:
+            return AgentResponse.error("\n".join(lines))
+        return AgentResponse.ok("\n".join(lines), videos=uploaded)
+
+    async def _upload_one(
+        self, ctx: AgentContext, attachment: Attachment | None, url: str | None, name: str | None, index: bool
+    ) -> tuple[VideoInfo, str]:
+        """Upload (and index) one video; its card ends as a VideoCard of the result."""
+        what = attachment.name if attachment else url or ""
         with Progress(ctx, self.name, f"uploading {what}…") as progress:
             downloaded: Path | None = None
             try:
                 if attachment is not None:
                     source, downloaded = await _attachment_source(ctx, attachment, progress)
                 else:
-                    source = UploadSource(url=params.url)
+                    source = UploadSource(url=url)
                 progress.update(f"uploading {what}…")
-                info = await ctx.session.collection.upload(source, params.name, progress.report)
+                info = await ctx.session.collection.upload(source, name, progress.report)
             finally:
                 if downloaded is not None:
                     downloaded.unlink(missing_ok=True)
             ctx.session.memory[LAST_VIDEO_KEY] = info.id
-            index_note = await _index(ctx, info, progress) if params.index else "Spoken words not indexed."
+            index_note = await _index(ctx, info, progress) if index else "Spoken words not indexed."
             info = await ctx.session.collection.get_video(info.id)
             progress.done(f"Uploaded {info.name!r}. {index_note}")
-        data = video_data(info)
-        ctx.output.add_card(VideoCard(agent_name=self.name, video=data))
+        ctx.output.add_card(VideoCard(agent_name=self.name, video=video_data(info)))
         ctx.output.push_update()
-        length = f", {fmt_time(info.length)}" if info.length is not None else ""
-        return AgentResponse.ok(
-            f"Uploaded {info.name!r} (id {info.id}{length}). {index_note} {links_line(data)}".strip(),
-            video=info.model_dump(mode="json"),
-        )
+        return info, index_note
 
 
-def _pick_attachment(ctx: AgentContext, params: UploadParams) -> Attachment | None:
-    """The attachment to upload, None for a URL upload, or an InputError saying what is missing."""
+def _targets(ctx: AgentContext, params: UploadParams) -> list[Attachment | None]:
+    """What to upload: [None] for the URL, the chosen attachment, or every attachment."""
     count = len(ctx.attachments)
     if params.url and params.attachment is not None:
         raise InputError("Give either a URL or an attachment to upload, not both.")
     if params.url:
-        return None
+        return [None]
     if params.attachment is not None:
-        if params.attachment >= count:
+        if params.attachment > count:
             raise InputError(
-                f"There is no attachment {params.attachment}: the message has {count} attachment(s)"
-                + (f", numbered 0–{count - 1}." if count else ".")
+                f"There is no attachment #{params.attachment}: the message has {count} attachment(s)"
+                + (f", numbered 1–{count}." if count else ".")
             )
-        return ctx.attachments[params.attachment]
-    if count == 1:
-        return ctx.attachments[0]
+        return [ctx.attachments[params.attachment - 1]]
     if count == 0:
         raise InputError("Nothing to upload: give a video URL or attach a video file.")
-    names = ", ".join(f"{i}: {a.name}" for i, a in enumerate(ctx.attachments))
-    raise InputError(f"The message has {count} attachments ({names}); say which one to upload.")
+    return list(ctx.attachments)
 
 
 async def _attachment_source(
