@@ -31,7 +31,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, *, search_path: str | None = None) -> AsyncEngine:
+    """An async engine; `search_path` puts PostgreSQL tables in one schema (test isolation)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -39,7 +40,8 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    connect_args = {"server_settings": {"search_path": search_path}} if search_path else {}
+    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=connect_args)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[DBSession]:

@@ -1,0 +1,93 @@
+"""Fixtures every test folder may use.
+
+- The environment is cleared of Director settings, so a developer's keys or `.env`
+  never leak into a test (tests never reach a paid endpoint).
+- `settings` is a Settings object on a temporary data directory (media port 0).
+- `make_app` builds and starts an App (local backend, offline router unless an
+  LLM is given) and stops it at teardown.
+- `db_url` runs a storage test on SQLite and on PostgreSQL (TEST_DATABASE_URL).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.settings import Settings
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+_SETTING_NAMES = [field.alias for field in Settings.model_fields.values() if field.alias]
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in _SETTING_NAMES:
+        monkeypatch.delenv(name, raising=False)
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {"DIRECTOR_DATA_DIR": data_dir, "MEDIA_PORT": 0, "LOG_LEVEL": "DEBUG"}
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "data")
+
+
+AppFactory = Callable[..., Awaitable[Any]]
+
+
+@pytest.fixture
+async def make_app(tmp_path: Path) -> AsyncIterator[AppFactory]:
+    """`app = await make_app(llm=..., ports=[...], **settings_overrides)`, started."""
+    from bot.wiring import build_app
+
+    apps: list[Any] = []
+
+    async def factory(llm: Any = None, ports: list[Any] | None = None, start: bool = True,
+                      data_dir: Path | None = None, **overrides: Any) -> Any:
+        app = await build_app(make_settings(data_dir or tmp_path / "data", **overrides), llm=llm)
+        for port in ports or []:
+            app.register_port(port)
+        if start:
+            await app.start()
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in reversed(apps):
+        await app.stop()
+
+
+def _postgres_url() -> str | None:
+    return os.environ.get("TEST_DATABASE_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[str, str | None]]:
+    """(url, schema): a fresh SQLite file, or a fresh schema on TEST_DATABASE_URL."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}", None
+        return
+    url = _postgres_url()
+    if not url:
+        pytest.skip("PostgreSQL tests SKIPPED: set TEST_DATABASE_URL (scripts/test-postgres.sh starts a local server)")
+    import asyncpg
+
+    raw = url.replace("postgresql+asyncpg://", "postgresql://")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    connection = await asyncpg.connect(raw)
+    await connection.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield url, schema
+    finally:
+        await connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await connection.close()

@@ -1,0 +1,137 @@
+"""Storage on SQLite and PostgreSQL: migrations, ledger, bindings, sessions, turns, context."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from core.incoming import ChannelKey, ThreadKey
+from core.messages import ContextMessage, InputMessage, OutputMessage, TextCard, ToolCall
+from core.storage.database import create_engine, migrate
+from core.storage.store import Store
+from core.turns import TurnStatus
+
+THREAD = ThreadKey(platform="slack", workspace_id="T1", channel_id="C1", thread_id="111.222")
+
+
+@pytest.fixture
+async def store(db_url: tuple[str, str | None]) -> AsyncIterator[Store]:
+    url, schema = db_url
+    engine = create_engine(url, search_path=schema)
+    await migrate(engine)
+    await migrate(engine)  # idempotent: start-up runs it every time
+    store = Store(engine)
+    yield store
+    await store.close()
+
+
+async def _session(store: Store, thread: ThreadKey = THREAD) -> str:
+    async def create() -> str:
+        return "coll-1"
+
+    channel = await store.channels.get_or_bind(thread.channel, "local", "slack #c1", create)
+    session = await store.sessions.get_or_create(thread, channel.id, "U1")
+    return session.id
+
+
+async def test_event_ledger_refuses_any_seen_key(store: Store) -> None:
+    assert await store.ledger.claim(["slack:event:Ev1", "slack:msg:T1:C1:1.0"])
+    # The app_mention + message pair share the (channel, ts) key.
+    assert not await store.ledger.claim(["slack:event:Ev2", "slack:msg:T1:C1:1.0"])
+    # Nothing of a refused claim is recorded: Ev2 alone is still new.
+    assert await store.ledger.claim(["slack:event:Ev2"])
+
+
+async def test_event_ledger_is_safe_under_concurrent_claims(store: Store) -> None:
+    results = await asyncio.gather(*(store.ledger.claim(["dup-key"]) for _ in range(8)))
+    assert results.count(True) == 1
+
+
+async def test_channel_binding_is_created_once(store: Store) -> None:
+    created: list[str] = []
+
+    async def create() -> str:
+        created.append("x")
+        return f"coll-{len(created)}"
+
+    key = ChannelKey(platform="slack", workspace_id="T1", channel_id="C9")
+    first = await store.channels.get_or_bind(key, "local", "slack #c9", create)
+    second = await store.channels.get_or_bind(key, "local", "slack #c9", create)
+    assert first.collection_id == second.collection_id == "coll-1"
+    assert created == ["x"]
+    rebound = await store.channels.rebind(key, "local", "coll-other")
+    assert rebound.collection_id == "coll-other"
+    assert (await store.channels.get(key)).collection_id == "coll-other"  # type: ignore[union-attr]
+
+
+async def test_session_key_includes_channel_not_thread_alone(store: Store) -> None:
+    first = await _session(store)
+    same = await _session(store)
+    other_channel = await _session(store, THREAD.model_copy(update={"channel_id": "C2"}))
+    assert first == same
+    assert other_channel != first
+
+
+async def test_turns_are_numbered_and_keep_input_output_and_ref(store: Store) -> None:
+    session_id = await _session(store)
+    one = await store.turns.create(session_id, InputMessage(text="hello", user_id="U1"))
+    two = await store.turns.create(session_id, InputMessage(text="again", user_id="U1"),
+                                   output_ref={"channel": "C1", "ts": "9.9"})
+    assert (one.seq, two.seq) == (1, 2)
+    assert (await store.turns.load_input(two.id)).text == "again"
+    output, ref = await store.turns.load_output(two.id)
+    assert ref == {"channel": "C1", "ts": "9.9"} and output.turn_id == two.id
+
+    output.add_card(TextCard(text="done"))
+    await store.turns.save_output(output)
+    await store.turns.set_output_ref(one.id, {"channel": "C1", "ts": "1.5"})
+    reloaded, _ = await store.turns.load_output(two.id)
+    assert reloaded.text() == "done"
+    assert (await store.turns.find_by_output_ref("ts", "1.5")).id == one.id  # type: ignore[union-attr]
+
+    await store.turns.set_status(one.id, TurnStatus.running)
+    await store.turns.set_status(one.id, TurnStatus.failed, "boom")
+    row = await store.turns.get(one.id)
+    assert row is not None and row.status == "failed" and row.error == "boom"
+    assert row.started_at is not None and row.finished_at is not None
+    stale = await store.turns.with_status([TurnStatus.queued])
+    assert [t.id for t in stale] == [two.id]
+
+
+async def test_concurrent_turn_creation_gets_distinct_seqs(store: Store) -> None:
+    session_id = await _session(store)
+    turns = await asyncio.gather(*(store.turns.create(session_id, InputMessage(text=str(i))) for i in range(5)))
+    assert sorted(t.seq for t in turns) == [1, 2, 3, 4, 5]
+
+
+async def test_context_round_trips_in_order(store: Store) -> None:
+    session_id = await _session(store)
+    call = ToolCall(id="c1", name="search", arguments='{"query": "pricing"}')
+    messages = [ContextMessage.user("find pricing"), ContextMessage.assistant(None, [call]),
+                ContextMessage.tool(call, '{"status": "success"}'), ContextMessage.assistant("Found 2.")]
+    await store.context.append(session_id, "turn-1", messages)
+    await store.context.append(session_id, "turn-2", [ContextMessage.user("next")])
+    loaded = await store.context.load(session_id)
+    assert [m for _, m in loaded] == [*messages, ContextMessage.user("next")]
+    assert [t for t, _ in loaded] == ["turn-1"] * 4 + ["turn-2"]
+    assert [m for _, m in await store.context.load(session_id, max_rows=2)] == [messages[-1], ContextMessage.user("next")]
+
+
+async def test_session_memory_persists(store: Store) -> None:
+    session_id = await _session(store)
+    await store.sessions.save_memory(session_id, {"last_hits": [{"video_id": "v1", "start": 1.0}]})
+    row = await store.sessions.get(session_id)
+    assert row is not None and row.memory["last_hits"][0]["video_id"] == "v1"
+
+
+async def test_output_message_round_trips_all_card_types() -> None:
+    from core.messages import ImageCard, SearchResultsCard, SearchResultVideo, ShotData, VideoCard, VideoData, VideosCard
+
+    message = OutputMessage(turn_id="t")
+    message.add_card(VideoCard(video=VideoData(id="v", player_url="http://x/watch/v")))
+    message.add_card(VideosCard(videos=[VideoData(id="v")], total=3))
+    message.add_card(ImageCard(url="http://x/i.jpg"))
+    message.add_card(SearchResultsCard(query="q", results=[SearchResultVideo(video_id="v", shots=[ShotData(start=1, end=2)])]))
+    assert OutputMessage.model_validate(message.model_dump(mode="json")) == message
