@@ -1,0 +1,519 @@
+"""The local video backend: real video work on one machine, with no account.
+
+ffmpeg cuts and joins, faster-whisper transcribes, BM25 searches the spoken words,
+and the media server (`media_server.py`) makes the results playable links. Files
+live under the data directory (see `layout.py`), metadata in the project database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import math
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.errors import BackendError, InputError, InvalidRange, NoAudioTrack, NotAVideo, NotIndexed, TooLarge
+from core.errors import UnknownVideo
+from core.storage.models import LocalCollectionRow, LocalSegmentRow, LocalStreamRow, LocalVideoRow
+from core.storage.store import as_utc
+from core.video.backend import (
+    Capability,
+    CollectionInfo,
+    ImageLink,
+    ProgressFn,
+    Shot,
+    ShotRef,
+    StreamLink,
+    TranscriptSegment,
+    UploadSource,
+    VideoBackend,
+    VideoInfo,
+    no_progress,
+)
+from core.video.local import ffmpeg
+from core.video.local.layout import Layout
+from core.video.local.safe_fetch import SafeFetcher
+from core.video.local.spoken_search import Document, search, tokens
+from core.video.local.store import LocalStore
+from core.video.local.transcriber import DEFAULT_MODEL, Transcriber
+
+log = logging.getLogger(__name__)
+
+MIN_RANGE_S = 0.1
+MAX_PIECES = 200
+THUMBNAIL_AT_S = 1.0
+RANGE_SLACK_S = 0.05  # an end this close past the video's end is read as "to the end"
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def fmt_time(seconds: float) -> str:
+    minutes, rest = divmod(max(0.0, seconds), 60)
+    return f"{int(minutes)}:{rest:04.1f}"
+
+
+@dataclass(frozen=True)
+class WatchItem:
+    """What the /watch page shows for a video or a render."""
+
+    id: str
+    title: str
+    duration: float
+    video_path: Path
+    thumbnail_path: Path | None
+
+
+class LocalBackend(VideoBackend):
+    name = "local"
+    capabilities = frozenset({Capability.spoken_index})
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        data_dir: Path,
+        public_url: Callable[[], str],
+        *,
+        max_upload_bytes: int,
+        whisper_model: str = DEFAULT_MODEL,
+        ffmpeg_binary: str | None = None,
+        allow_private_urls: bool = False,
+    ) -> None:
+        self.store = LocalStore(sessionmaker)
+        self.layout = Layout(Path(data_dir))
+        self.public_url = public_url
+        self.max_upload_bytes = max_upload_bytes
+        self.transcriber = Transcriber(whisper_model)
+        self.allow_private_urls = allow_private_urls
+        self._ffmpeg_setting = ffmpeg_binary
+        self._ffmpeg: str | None = None
+
+    # lifecycle ---------------------------------------------------------------------
+    async def start(self) -> None:
+        self.ffmpeg_path()
+        self.layout.media_root.mkdir(parents=True, exist_ok=True)
+        self.layout.tmp_root.mkdir(parents=True, exist_ok=True)
+
+    def ffmpeg_path(self) -> str:
+        if self._ffmpeg is None:
+            try:
+                self._ffmpeg = ffmpeg.locate_ffmpeg(self._ffmpeg_setting)
+            except ffmpeg.FFmpegError as exc:
+                raise BackendError(f"ffmpeg is not available: {exc}") from exc
+            log.info("using ffmpeg at %s", self._ffmpeg)
+        return self._ffmpeg
+
+    # collections ---------------------------------------------------------------------
+    async def create_collection(self, name: str, description: str = "") -> CollectionInfo:
+        row = await self.store.add_collection(LocalCollectionRow(id=new_id(), name=name[:256]))
+        return CollectionInfo(id=row.id, name=row.name)
+
+    async def get_collection(self, collection_id: str) -> CollectionInfo | None:
+        row = await self.store.collection(collection_id)
+        return CollectionInfo(id=row.id, name=row.name) if row else None
+
+    # videos --------------------------------------------------------------------------
+    async def list_videos(self, collection_id: str, limit: int | None = None) -> list[VideoInfo]:
+        return [self._info(row) for row in await self.store.videos(collection_id, limit)]
+
+    async def count_videos(self, collection_id: str) -> int:
+        return await self.store.count_videos(collection_id)
+
+    async def find_videos(self, collection_id: str, query: str, limit: int = 10) -> list[VideoInfo]:
+        wanted = set(tokens(query))
+        if not wanted:
+            return []
+        scored = []
+        for row in await self.store.videos(collection_id):
+            matched = len(wanted & set(tokens(row.name)))
+            if matched:
+                scored.append((matched, row))
+        scored.sort(key=lambda item: item[0], reverse=True)  # stable: recent first among equals
+        return [self._info(row) for _matched, row in scored[:limit]]
+
+    async def get_video(self, collection_id: str, video_id: str) -> VideoInfo:
+        return self._info(await self._video(collection_id, video_id))
+
+    async def delete_video(self, collection_id: str, video_id: str) -> None:
+        row = await self._video(collection_id, video_id)
+        await self.store.delete_video(collection_id, video_id)
+        paths = [self.layout.absolute(row.file_path), self.layout.thumbnail(collection_id, video_id)]
+        frames = self.layout.collection_dir(collection_id) / "frames"
+        paths += list(frames.glob(f"{video_id}-*.jpg")) if frames.is_dir() else []
+        for path in paths:
+            path.unlink(missing_ok=True)
+
+    async def _video(self, collection_id: str, video_id: str) -> LocalVideoRow:
+        row = await self.store.video(collection_id, video_id)
+        if row is None:
+            raise UnknownVideo(video_id)
+        return row
+
+    def _info(self, row: LocalVideoRow) -> VideoInfo:
+        base = self.public_url()
+        path = self.layout.absolute(row.file_path)
+        thumbnail = self.layout.thumbnail(row.collection_id, row.id)
+        created = as_utc(row.created_at)
+        return VideoInfo(
+            id=row.id, collection_id=row.collection_id, name=row.name, length=row.duration,
+            stream_url=self.layout.media_url(base, path), player_url=self.layout.watch_url(base, row.id),
+            thumbnail_url=self.layout.media_url(base, thumbnail) if thumbnail.exists() else None,
+            download_url=self.layout.media_url(base, path), indexed=row.indexed,
+            created_at=created.timestamp() if created else None,
+        )
+
+    # upload ----------------------------------------------------------------------------
+    async def upload(
+        self, collection_id: str, source: UploadSource, name: str | None = None,
+        progress: ProgressFn = no_progress,
+    ) -> VideoInfo:
+        """Receive, check with ffmpeg, then move into place; a failure leaves nothing behind."""
+        if await self.store.collection(collection_id) is None:
+            raise BackendError(f"The local collection {collection_id} does not exist.")
+        staging = self.layout.tmp_root / new_id()
+        staging.mkdir(parents=True)
+        try:
+            received = staging / "upload"
+            await self._receive(source, received, progress)
+            progress("Checking the file", None)
+            info = await self._check_video(received, source.describe())
+            prepared, suffix = await self._prepare(received, info, source)
+            thumbnail = await self._make_thumbnail(prepared, info, staging / "thumb.jpg")
+            row = await self._install(collection_id, source, name, prepared, suffix, thumbnail, info)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, staging, True)
+        progress("Uploaded", 1.0)
+        return self._info(row)
+
+    async def _receive(self, source: UploadSource, target: Path, progress: ProgressFn) -> None:
+        given = [value for value in (source.url, source.path, source.data) if value is not None]
+        if len(given) != 1:
+            raise InputError("Give me exactly one link, file or attachment to upload.")
+        if source.url is not None:
+            fetcher = SafeFetcher(max_bytes=self.max_upload_bytes, allow_private=self.allow_private_urls)
+
+            def report(done: int, total: int | None) -> None:
+                progress("Downloading", done / total if total else None)
+
+            await fetcher.fetch(source.url, target, report)
+        elif source.path is not None:
+            path = Path(source.path)
+            if not path.is_file():
+                raise NotAVideo(f"I can't find a file at {path}.")
+            size = path.stat().st_size
+            if size > self.max_upload_bytes:
+                raise TooLarge(self._too_large(source.describe(), size))
+            progress("Copying the file", None)
+            await asyncio.to_thread(shutil.copyfile, path, target)
+        else:
+            data = source.data or b""
+            if len(data) > self.max_upload_bytes:
+                raise TooLarge(self._too_large(source.describe(), len(data)))
+            await asyncio.to_thread(target.write_bytes, data)
+
+    def _too_large(self, what: str, size: int) -> str:
+        return (f"{what} is {size / 1_048_576:.1f} MB, over the upload limit of "
+                f"{self.max_upload_bytes / 1_048_576:.0f} MB (MAX_UPLOAD_MB).")
+
+    async def _check_video(self, path: Path, described: str) -> ffmpeg.MediaInfo:
+        try:
+            info = await ffmpeg.probe(path)
+        except ffmpeg.ProbeError:
+            raise NotAVideo(f"{described} isn't a video I can read.") from None
+        if info.is_image:
+            raise NotAVideo(f"{described} is an image, not a video.")
+        if not info.has_video or info.duration <= 0:
+            raise NotAVideo(f"{described} has no video picture I can play.")
+        return info
+
+    async def _prepare(self, path: Path, info: ffmpeg.MediaInfo, source: UploadSource) -> tuple[Path, str]:
+        """The file to keep and its suffix: MP4 and WebM as they are, others remuxed to MP4 if possible."""
+        formats = set(info.format_name.split(","))
+        if "mp4" in formats:
+            return path, ".mp4"
+        if "webm" in formats and info.video_codec in {"vp8", "vp9", "av1"}:
+            return path, ".webm"
+        remuxed = path.with_name("remuxed.mp4")
+        try:
+            await ffmpeg.run_ffmpeg(self.ffmpeg_path(), ffmpeg.remux_args(path, remuxed))
+            return remuxed, ".mp4"
+        except ffmpeg.FFmpegError:
+            log.info("kept %s in its own container (no MP4 remux)", info.format_name)
+        original = Path(source.filename or (str(source.path) if source.path else "") or
+                        urlsplit(source.url or "").path).suffix.lower()
+        return path, original if re.fullmatch(r"\.[a-z0-9]{1,5}", original) else ".video"
+
+    async def _make_thumbnail(self, video: Path, info: ffmpeg.MediaInfo, target: Path) -> Path | None:
+        at = min(THUMBNAIL_AT_S, info.duration / 2)
+        try:
+            await ffmpeg.run_ffmpeg(self.ffmpeg_path(), ffmpeg.frame_args(video, at, target))
+        except ffmpeg.FFmpegError as exc:
+            log.warning("no thumbnail: %s", exc)
+            return None
+        return target if target.exists() and target.stat().st_size else None
+
+    async def _install(
+        self, collection_id: str, source: UploadSource, name: str | None, prepared: Path, suffix: str,
+        thumbnail: Path | None, info: ffmpeg.MediaInfo,
+    ) -> LocalVideoRow:
+        video_id = new_id()
+        destination = self.layout.video_file(collection_id, video_id, suffix)
+        thumb_destination = self.layout.thumbnail(collection_id, video_id)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        row = LocalVideoRow(
+            id=video_id, collection_id=collection_id, name=_video_name(name, source),
+            file_path=self.layout.relative(destination), duration=round(info.duration, 3),
+            width=info.width, height=info.height, has_audio=info.has_audio,
+            size_bytes=prepared.stat().st_size, source=_describe_source(source), indexed=False,
+        )
+        try:
+            os.replace(prepared, destination)
+            if thumbnail is not None:
+                os.replace(thumbnail, thumb_destination)
+            return await self.store.add_video(row)
+        except BaseException:
+            destination.unlink(missing_ok=True)
+            thumb_destination.unlink(missing_ok=True)
+            raise
+
+    # spoken words ----------------------------------------------------------------------
+    async def index_spoken_words(
+        self, collection_id: str, video_id: str, progress: ProgressFn = no_progress
+    ) -> None:
+        row = await self._video(collection_id, video_id)
+        if not row.has_audio:
+            raise NoAudioTrack(f"{row.name!r} has no audio track, so there are no spoken words to index.")
+        progress("Loading the speech model", None)
+        await self.transcriber.load()
+        progress("Transcribing", 0.0)
+        segments = await self.transcriber.transcribe(
+            self.layout.absolute(row.file_path), lambda fraction: progress("Transcribing", fraction))
+        rows = [
+            LocalSegmentRow(video_id=video_id, idx=index, start=round(seg.start, 3), end=round(seg.end, 3),
+                            text=seg.text, words=[[round(w.start, 3), round(w.end, 3), w.text] for w in seg.words])
+            for index, seg in enumerate(segments)
+        ]
+        await self.store.replace_segments(video_id, rows)
+        progress("Indexed", 1.0)
+
+    async def transcript(
+        self, collection_id: str, video_id: str, start: float | None = None, end: float | None = None
+    ) -> list[TranscriptSegment]:
+        row = await self._video(collection_id, video_id)
+        if not row.indexed:
+            raise NotIndexed(f"{row.name!r} isn't indexed yet: index its spoken words first.")
+        low, high = start if start is not None else -math.inf, end if end is not None else math.inf
+        return [TranscriptSegment(start=s.start, end=s.end, text=s.text)
+                for s in await self.store.segments(video_id) if s.end > low and s.start < high]
+
+    async def search_spoken(
+        self, collection_id: str, query: str, video_id: str | None = None, limit: int = 10
+    ) -> list[Shot]:
+        if video_id is not None:
+            row = await self._video(collection_id, video_id)
+            if not row.indexed:
+                raise NotIndexed(f"{row.name!r} isn't indexed yet: index its spoken words first.")
+        elif not any(video.indexed for video in await self.store.videos(collection_id)):
+            raise NotIndexed("No video in this channel has its spoken words indexed yet.")
+        documents = [
+            Document(video_id=segment.video_id, video_title=title, start=segment.start, end=segment.end,
+                     text=segment.text, words=segment.words)
+            for segment, title in await self.store.indexed_segments(collection_id, video_id)
+        ]
+        hits = await asyncio.to_thread(search, documents, query, limit)
+        return [Shot(video_id=hit.document.video_id, video_title=hit.document.video_title,
+                     start=round(hit.start, 3), end=round(hit.end, 3), text=hit.document.text,
+                     score=round(hit.score, 4)) for hit in hits]
+
+    # streams -----------------------------------------------------------------------------
+    async def stream(
+        self, collection_id: str, video_id: str, ranges: list[tuple[float, float]] | None = None,
+        progress: ProgressFn = no_progress,
+    ) -> StreamLink:
+        row = await self._video(collection_id, video_id)
+        if ranges is None:
+            return self._original_link(row)
+        if not ranges:
+            raise InvalidRange("Give me at least one start and end time to cut.")
+        pieces = [(row, *_checked_range(row, start, end)) for start, end in ranges]
+        if len(pieces) == 1:
+            title = f"{row.name} {fmt_time(pieces[0][1])}–{fmt_time(pieces[0][2])}"
+        else:
+            title = f"{row.name} ({len(pieces)} parts)"
+        return await self._render(collection_id, "clip", pieces, title, progress)
+
+    async def compile(
+        self, collection_id: str, shots: list[ShotRef], progress: ProgressFn = no_progress
+    ) -> StreamLink:
+        if not shots:
+            raise InvalidRange("Give me at least one shot to compile.")
+        rows: dict[str, LocalVideoRow] = {}
+        pieces = []
+        for shot in shots:
+            if shot.video_id not in rows:
+                rows[shot.video_id] = await self._video(collection_id, shot.video_id)
+            row = rows[shot.video_id]
+            pieces.append((row, *_checked_range(row, shot.start, shot.end)))
+        title = f"Compilation of {len(pieces)} shot{'s' if len(pieces) != 1 else ''}"
+        return await self._render(collection_id, "compile", pieces, title, progress)
+
+    def _original_link(self, row: LocalVideoRow) -> StreamLink:
+        base = self.public_url()
+        path = self.layout.absolute(row.file_path)
+        thumbnail = self.layout.thumbnail(row.collection_id, row.id)
+        return StreamLink(
+            id=row.id, stream_url=self.layout.media_url(base, path),
+            player_url=self.layout.watch_url(base, row.id), download_url=self.layout.media_url(base, path),
+            thumbnail_url=self.layout.media_url(base, thumbnail) if thumbnail.exists() else None,
+            title=row.name, start=0.0, end=row.duration, duration=row.duration,
+            size_bytes=row.size_bytes, local_path=str(path),
+        )
+
+    async def _render(
+        self, collection_id: str, kind: str, pieces: Sequence[tuple[LocalVideoRow, float, float]], title: str,
+        progress: ProgressFn,
+    ) -> StreamLink:
+        """Render pieces to one MP4, or reuse the identical earlier render."""
+        if len(pieces) > MAX_PIECES:
+            raise InvalidRange(f"That's {len(pieces)} pieces; I can join at most {MAX_PIECES} at once.")
+        key = {"collection": collection_id, "pieces": [[row.id, start, end] for row, start, end in pieces]}
+        stream_id = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
+        existing = await self.store.stream(stream_id)
+        if existing is not None and self.layout.absolute(existing.file_path).is_file():
+            progress("Reusing an earlier render", 1.0)
+            return self._stream_link(existing)
+        if existing is not None:
+            await self.store.delete_stream(stream_id)
+        destination = self.layout.stream_file(collection_id, stream_id)
+        output = await self._run_render(pieces, destination, progress)
+        rendered = await ffmpeg.probe(output)
+        first_start = pieces[0][1]
+        start, end = (first_start, first_start + rendered.duration) if len(pieces) == 1 else (0.0, rendered.duration)
+        row = LocalStreamRow(
+            id=stream_id, collection_id=collection_id, title=title[:512], file_path=self.layout.relative(output),
+            duration=round(rendered.duration, 3), size_bytes=output.stat().st_size,
+            spec={"kind": kind, **key, "start": round(start, 3), "end": round(end, 3)},
+        )
+        stored = await self.store.add_stream(row)
+        progress("Rendered", 1.0)
+        return self._stream_link(stored)
+
+    async def _run_render(
+        self, pieces: Sequence[tuple[LocalVideoRow, float, float]], destination: Path, progress: ProgressFn
+    ) -> Path:
+        first = pieces[0][0]
+        source_info = await ffmpeg.probe(self.layout.absolute(first.file_path))
+        fps = min(60.0, round(source_info.fps or 30.0, 3))
+        size = (first.width or 1280, first.height or 720)
+        parts = [ffmpeg.Piece(self.layout.absolute(row.file_path), start, end, row.has_audio)
+                 for row, start, end in pieces]
+        total = sum(part.duration for part in parts)
+        staging = self.layout.tmp_root / new_id()
+        staging.mkdir(parents=True)
+        try:
+            work = staging / "render.mp4"
+            progress("Rendering", 0.0)
+            try:
+                await ffmpeg.run_ffmpeg(self.ffmpeg_path(), ffmpeg.render_args(parts, work, size, fps),
+                                        total_seconds=total,
+                                        on_progress=lambda fraction: progress("Rendering", fraction))
+            except ffmpeg.FFmpegError as exc:
+                log.error("render failed: %s", exc)
+                raise BackendError("ffmpeg couldn't render that clip.") from exc
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(work, destination)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, staging, True)
+        return destination
+
+    def _stream_link(self, row: LocalStreamRow) -> StreamLink:
+        base = self.public_url()
+        path = self.layout.absolute(row.file_path)
+        return StreamLink(
+            id=row.id, stream_url=self.layout.media_url(base, path),
+            player_url=self.layout.watch_url(base, row.id), download_url=self.layout.media_url(base, path),
+            title=row.title, start=row.spec.get("start"), end=row.spec.get("end"), duration=row.duration,
+            size_bytes=row.size_bytes, local_path=str(path),
+        )
+
+    async def frame(self, collection_id: str, video_id: str, at: float) -> ImageLink:
+        row = await self._video(collection_id, video_id)
+        if not (math.isfinite(at) and 0 <= at <= row.duration + RANGE_SLACK_S):
+            raise InvalidRange(f"{row.name!r} is {fmt_time(row.duration)} long; {at:g} s is outside it.")
+        at = round(max(0.0, min(at, row.duration - 0.1)), 3)
+        target = self.layout.frame_file(collection_id, video_id, at)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            work = target.with_name(f".{new_id()}.jpg")
+            try:
+                await ffmpeg.run_ffmpeg(self.ffmpeg_path(), ffmpeg.frame_args(self.layout.absolute(row.file_path),
+                                                                             at, work))
+                if not work.exists() or not work.stat().st_size:
+                    raise BackendError(f"ffmpeg gave no frame at {at:g} s of {row.name!r}.")
+                os.replace(work, target)
+            except ffmpeg.FFmpegError as exc:
+                raise BackendError(f"ffmpeg couldn't take a frame of {row.name!r}.") from exc
+            finally:
+                work.unlink(missing_ok=True)
+        return ImageLink(url=self.layout.media_url(self.public_url(), target), local_path=str(target))
+
+    # the media server's view ---------------------------------------------------------
+    async def watch_item(self, item_id: str) -> WatchItem | None:
+        """A video or render by id alone (the /watch page knows nothing else)."""
+        video = await self.store.video_by_id(item_id)
+        if video is not None:
+            thumbnail = self.layout.thumbnail(video.collection_id, video.id)
+            return WatchItem(video.id, video.name, video.duration, self.layout.absolute(video.file_path),
+                             thumbnail if thumbnail.exists() else None)
+        stream = await self.store.stream(item_id)
+        if stream is not None:
+            return WatchItem(stream.id, stream.title, stream.duration, self.layout.absolute(stream.file_path), None)
+        return None
+
+
+def _checked_range(row: LocalVideoRow, start: float, end: float) -> tuple[float, float]:
+    """Validate one range against the video; returns it rounded to milliseconds."""
+    length = f"{row.name!r} is {fmt_time(row.duration)} ({row.duration:.1f} s) long"
+    if not (math.isfinite(start) and math.isfinite(end)):
+        raise InvalidRange(f"{start}–{end} isn't a time range. {length}.")
+    if end <= start:
+        raise InvalidRange(f"The end ({end:g} s) must come after the start ({start:g} s). {length}.")
+    if start < 0 or start >= row.duration or end > row.duration + RANGE_SLACK_S:
+        raise InvalidRange(f"{start:g}–{end:g} s is outside the video: {length}.")
+    end = min(end, row.duration)
+    if end - start < MIN_RANGE_S:
+        raise InvalidRange(f"{start:g}–{end:g} s is too short to cut (at least {MIN_RANGE_S} s).")
+    return round(start, 3), round(end, 3)
+
+
+def _video_name(name: str | None, source: UploadSource) -> str:
+    if name and name.strip():
+        return name.strip()[:512]
+    if source.filename:
+        return Path(source.filename).stem[:512] or "video"
+    if source.path is not None:
+        return Path(source.path).stem[:512] or "video"
+    if source.url:
+        return Path(unquote(urlsplit(source.url).path)).stem[:512] or "video"
+    return "video"
+
+
+def _describe_source(source: UploadSource) -> str:
+    if source.url:
+        parts = urlsplit(source.url)
+        return f"{parts.scheme}://{parts.hostname}{parts.path}"  # no query: it may hold a token
+    if source.path is not None:
+        return str(source.path)
+    return f"attachment {source.filename or ''}".strip()
