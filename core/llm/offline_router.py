@@ -50,9 +50,9 @@ def parse_time(text: str) -> float:
     return seconds
 
 
-def _call(name: str, **arguments: object) -> ToolCall:
+def _call(tool: str, **arguments: object) -> ToolCall:
     args = {key: value for key, value in arguments.items() if value is not None}
-    return ToolCall(id=f"call_{uuid.uuid4().hex[:12]}", name=name, arguments=json.dumps(args))
+    return ToolCall(id=f"call_{uuid.uuid4().hex[:12]}", name=tool, arguments=json.dumps(args))
 
 
 def _hits(text: str) -> list[int]:
