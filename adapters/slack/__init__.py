@@ -1,0 +1,125 @@
+"""The Slack adapter: @mention the bot, the thread is the session, one live reply.
+
+Public entry points:
+
+- `create_slack_runtime(app, settings)` registers the Slack port and attachment
+  fetcher on a (not yet started) core `App` and builds the Bolt app;
+  `runtime.aiohttp_app()` is the HTTP-mode web app, `runtime.socket_mode()` the
+  Socket Mode connection.
+- `run_slack(settings, http=...)` is what `director-bot slack [--http]` runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.app import Listeners, build_bolt_app, web_client
+from adapters.slack.delivery import DeliveryOptions, SlackPort
+from adapters.slack.files import SlackFileFetcher
+from adapters.slack.server import HttpServer, create_web_app
+from adapters.slack.socket_mode import SocketMode
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from bot.wiring import App
+
+__all__ = ["SlackOptions", "SlackRuntime", "create_slack_runtime", "run_slack"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SlackOptions:
+    """Knobs tests and benchmarks change; production uses the defaults."""
+
+    delivery: DeliveryOptions = field(default_factory=DeliveryOptions)
+    react: bool = True  # 👀 on the person's message when a turn is accepted
+
+
+def _required(value: object, name: str) -> str:
+    if value is None:
+        from bot.settings import SettingsError
+
+        raise SettingsError(f"{name} is required for the Slack bot")
+    return value.get_secret_value()  # type: ignore[attr-defined,no-any-return]
+
+
+class SlackRuntime:
+    """The Bolt app, the Web API client and the port, wired to one core App."""
+
+    def __init__(self, app: "App", settings: "Settings", options: SlackOptions | None = None,
+                 client: AsyncWebClient | None = None) -> None:
+        from bot.settings import split_list
+
+        options = options or SlackOptions()
+        options.delivery.inline_clip_bytes = int(settings.slack_inline_clip_mb * 1024 * 1024)
+        token = _required(settings.slack_bot_token, "SLACK_BOT_TOKEN")
+        self.app = app
+        self.settings = settings
+        self.client = client or web_client(token, settings.slack_api_url)
+        self.port = SlackPort(self.client, options.delivery)
+        app.register_port(self.port)
+        app.conversations.register_fetcher("slack", SlackFileFetcher(token))
+        self.listeners = Listeners(
+            self.client, app.conversations, allowed_channels=split_list(settings.slack_allowed_channels),
+            admin_users=split_list(settings.slack_admin_users), react=options.react,
+        )
+        secret = settings.slack_signing_secret
+        self.bolt = build_bolt_app(self.client, self.listeners, secret.get_secret_value() if secret else None)
+
+    def aiohttp_app(self) -> web.Application:
+        """HTTP mode: /slack/events, /slack/interactivity, /healthz (+ media routes)."""
+        return create_web_app(self.bolt, self.app.media_routes())
+
+    def socket_mode(self, app_token: str) -> SocketMode:
+        return SocketMode(self.bolt, app_token, self.client)
+
+    async def close(self) -> None:
+        await self.listeners.drain()
+
+
+def create_slack_runtime(app: "App", settings: "Settings", options: SlackOptions | None = None,
+                         client: AsyncWebClient | None = None) -> SlackRuntime:
+    """Call before `app.start()`, so interrupted turns reach the Slack port."""
+    return SlackRuntime(app, settings, options, client)
+
+
+async def run_slack(settings: "Settings", *, http: bool, host: str = "0.0.0.0") -> None:
+    """`director-bot slack` (Socket Mode) or `director-bot slack --http`, until cancelled."""
+    from bot.wiring import build_app
+
+    _required(settings.slack_bot_token, "SLACK_BOT_TOKEN")
+    if http:
+        _required(settings.slack_signing_secret, "SLACK_SIGNING_SECRET")
+    else:
+        _required(settings.slack_app_token, "SLACK_APP_TOKEN (or run with --http)")
+    app = await build_app(settings)
+    runtime = create_slack_runtime(app, settings)
+    server: HttpServer | None = None
+    socket: SocketMode | None = None
+    await app.start(serve_media=not http)
+    try:
+        if http:
+            server = HttpServer(runtime.aiohttp_app())
+            port = await server.start(host, settings.port)
+            if not settings.media_public_url:
+                app.media_base_url = f"http://{settings.media_host}:{port}"
+            log.info("Slack HTTP mode on port %d: POST /slack/events, /slack/interactivity", port)
+        else:
+            socket = runtime.socket_mode(_required(settings.slack_app_token, "SLACK_APP_TOKEN"))
+            await socket.connect()
+            log.info("Slack Socket Mode connected")
+        await asyncio.Event().wait()
+    finally:
+        if socket is not None:
+            await socket.close()
+        if server is not None:
+            await server.stop()
+        await runtime.close()
+        await app.stop()
