@@ -140,26 +140,32 @@ class ReasoningEngine:
         return json.dumps(payload, default=str, ensure_ascii=False)
 
     async def _call_one(self, ctx: AgentContext, call: ToolCall, ledger: _Ledger) -> AgentResponse:
+        before = {card.id for card in ctx.output.content}
         agent = self.agents.get(call.name)
         if agent is None:
             known = ", ".join(sorted(self.agents))
-            return AgentResponse.error(f"Unknown tool {call.name!r}. Available tools: {known}.")
-        before = {card.id for card in ctx.output.content}
-        log.info("tool call", extra={"tool": call.name, "session": ctx.session.id})
-        result = await agent.safe_call(ctx, call.arguments)
-        new_cards = [card for card in ctx.output.content if card.id not in before]
+            result = AgentResponse.error(f"Unknown tool {call.name!r}. Available tools: {known}.")
+        else:
+            log.info("tool call", extra={"tool": call.name, "session": ctx.session.id})
+            result = await agent.safe_call(ctx, call.arguments)
         if result.succeeded:
-            self._resolve_errors(ctx, agent.name, ledger)
+            self._resolve_errors(ctx, call.name, ledger)
             ledger.succeeded = True
         else:
-            error_cards = [c.id for c in new_cards if c.agent_name == agent.name and c.status is CardStatus.error]
-            if not error_cards:
-                card = ctx.output.add_card(TextCard(agent_name=agent.name, status=CardStatus.error,
-                                                    status_message=result.message))
-                error_cards = [card.id]
-            ledger.open_errors.setdefault(agent.name, []).extend(error_cards)
+            self._record_error(ctx, call.name, result.message, before, ledger)
         ctx.output.push_update()
         return result
+
+    @staticmethod
+    def _record_error(ctx: AgentContext, agent_name: str, message: str, before: set[str], ledger: _Ledger) -> None:
+        """Show the error (unless the agent already did) and remember it until a retry succeeds."""
+        error_cards = [c.id for c in ctx.output.content
+                       if c.id not in before and c.agent_name == agent_name and c.status is CardStatus.error]
+        if not error_cards:
+            card = ctx.output.add_card(TextCard(agent_name=agent_name, status=CardStatus.error,
+                                                status_message=message))
+            error_cards = [card.id]
+        ledger.open_errors.setdefault(agent_name, []).extend(error_cards)
 
     @staticmethod
     def _resolve_errors(ctx: AgentContext, agent_name: str, ledger: _Ledger) -> None:
