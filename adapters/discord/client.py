@@ -1,0 +1,171 @@
+"""The Discord process: a discord.py client on the gateway, wired to the core.
+
+Order at start-up matters: log in over REST first (so the port can edit messages),
+then start the App (whose runner marks turns a dead process left behind as
+interrupted and edits their messages), then connect to the gateway. Commands are
+synced only on request (`--sync`), never on every start: Discord allows 200
+command creates a day per guild.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+
+from adapters.discord import urls
+from adapters.discord.cache import VideoCache
+from adapters.discord.commands import Commands, build_group
+from adapters.discord.delivery import DeliveryOptions, DiscordPort
+from adapters.discord.files import clean_staging, fetch_attachment
+from adapters.discord.sessions import Sessions
+from adapters.discord.views import make_turn_button
+from bot.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from bot.wiring import App
+
+log = logging.getLogger(__name__)
+
+MAX_RATELIMIT_TIMEOUT = 30.0  # discord.py's minimum; longer waits raise discord.RateLimited
+
+
+def intents(settings: Settings) -> discord.Intents:
+    """The default intents; message content (privileged) only when asked for."""
+    chosen = discord.Intents.default()
+    chosen.message_content = settings.discord_message_content
+    return chosen
+
+
+def create_client(settings: Settings) -> discord.Client:
+    """A plain client, or an auto-sharded one once DISCORD_SHARD_COUNT is set (2,500+ servers)."""
+    options: dict[str, Any] = {"intents": intents(settings), "max_ratelimit_timeout": MAX_RATELIMIT_TIMEOUT}
+    if settings.discord_shard_count:
+        return discord.AutoShardedClient(shard_count=settings.discord_shard_count, **options)
+    return discord.Client(**options)
+
+
+def bot_token(settings: Settings) -> str:
+    if settings.discord_bot_token is None or not settings.discord_bot_token.get_secret_value().strip():
+        raise SettingsError("DISCORD_BOT_TOKEN is required to run the Discord bot")
+    return settings.discord_bot_token.get_secret_value().strip()
+
+
+class DiscordBot:
+    """The client, its command tree and persistent buttons, and the port the runner uses."""
+
+    def __init__(self, app: "App", settings: Settings, *, options: DeliveryOptions | None = None) -> None:
+        urls.apply(settings.discord_api_url, settings.discord_gateway_url)
+        self.app = app
+        self.settings = settings
+        self.client = create_client(settings)
+        self.tree = app_commands.CommandTree(self.client)
+        self.staging_dir = settings.director_data_dir / "discord" / "staging"
+        self.staging_dir.mkdir(parents=True, exist_ok=True)
+        conversations = app.conversations
+        self.sessions = Sessions(self.client, conversations, settings)
+        self.cache = VideoCache(lambda key, limit: conversations.videos(key, limit=limit))
+        self.commands = Commands(self.sessions, conversations, self.cache, self.staging_dir,
+                                 settings.max_upload_mb * 1024 * 1024)
+        self.tree.add_command(build_group(self.commands))
+        self.button_cls = make_turn_button(conversations, self._button_allowed)
+        self.client.add_dynamic_items(self.button_cls)
+        self.port = DiscordPort(self.client, self.button_cls, self.staging_dir, options)
+        app.register_port(self.port)
+        conversations.register_fetcher("discord", fetch_attachment)
+        self.client.event(self.on_message)
+        self.client.event(self.on_ready)
+        self._connection: asyncio.Task[None] | None = None
+
+    async def _button_allowed(self, interaction: discord.Interaction[Any]) -> bool:
+        return self.sessions.guild_allowed(interaction.guild_id)
+
+    # events ------------------------------------------------------------------------------
+
+    async def on_message(self, message: discord.Message) -> None:
+        await self.sessions.on_message(message)
+
+    async def on_ready(self) -> None:
+        log.info("connected to Discord as %s in %d server(s)", self.client.user, len(self.client.guilds))
+
+    # lifecycle ---------------------------------------------------------------------------
+
+    async def login(self) -> None:
+        """REST only: enough to sync commands or edit job messages."""
+        await self.client.login(bot_token(self.settings))
+        removed = clean_staging(self.staging_dir)
+        if removed:
+            log.info("removed %d old staged upload(s)", removed)
+
+    async def sync(self, guild_id: int | None = None) -> list[app_commands.AppCommand]:
+        """Publish /director: to one server at once (guild), or globally (slower to appear)."""
+        if guild_id is None:
+            synced = await self.tree.sync()
+        else:
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+        log.info("synced %d command(s) %s", len(synced), f"to guild {guild_id}" if guild_id else "globally")
+        return synced
+
+    async def connect(self) -> None:
+        """Run on the gateway until closed."""
+        await self.client.connect(reconnect=True)
+
+    def connect_in_background(self) -> asyncio.Task[None]:
+        self._connection = asyncio.get_running_loop().create_task(self.connect())
+        return self._connection
+
+    async def wait_until_ready(self, timeout: float = 30.0) -> None:
+        waiter = asyncio.ensure_future(self.client.wait_until_ready())
+        tasks: set[asyncio.Future[Any]] = {waiter}
+        if self._connection is not None:
+            tasks.add(self._connection)
+        done, _ = await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        if waiter not in done:
+            waiter.cancel()
+            if self._connection is not None and self._connection.done():
+                self._connection.result()  # re-raise why the connection ended
+            raise TimeoutError("the Discord client did not become ready")
+
+    async def close(self) -> None:
+        await self.client.close()
+        if self._connection is not None:
+            try:
+                await self._connection
+            except Exception:
+                log.exception("gateway connection ended with an error")
+
+
+async def start_bot(app: "App", settings: Settings, *, options: DeliveryOptions | None = None,
+                    start_app: bool = True) -> DiscordBot:
+    """Log in, start the App, connect and wait until ready (tests and benchmarks use this)."""
+    bot = DiscordBot(app, settings, options=options)
+    await bot.login()
+    if start_app:
+        await app.start()
+    bot.connect_in_background()
+    await bot.wait_until_ready()
+    return bot
+
+
+async def run_discord(settings: Settings, *, sync: bool = False, guild_id: int | None = None) -> None:
+    """`director-bot discord [--sync [--guild ID]]`: sync commands and exit, or run the bot."""
+    from bot.wiring import build_app
+
+    bot_token(settings)
+    app = await build_app(settings)
+    bot = DiscordBot(app, settings)
+    try:
+        await bot.login()
+        if sync:
+            await bot.sync(guild_id)
+            return
+        await app.start()
+        await bot.connect()
+    finally:
+        await bot.close()
+        await app.stop()

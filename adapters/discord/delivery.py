@@ -1,0 +1,251 @@
+"""Showing a turn in Discord: one job message in the thread, posted once by the bot, then edited.
+
+The runner asks `DiscordPort.observer_for` for each turn. The observer posts the
+job message with the bot token (never the interaction token, which dies after 15
+minutes), stores its (channel, message) at once, and hands every later state to an
+`EditCoalescer`: latest state wins, at least 1.5 s between edits, at most 4 edits
+per 5 s per channel, unchanged renders skipped, a 429 waited out off the job's
+path, and the final state always lands. A success with a short clip gets the MP4
+attached so it plays inline.
+
+Archived threads are reopened; a locked thread we may not reopen gets the message
+in its parent channel instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import discord
+
+from adapters.discord.clips import InlineClip
+from adapters.discord.render import DiscordRender, render
+from adapters.discord.views import build_view
+from core.delivery.coalescer import EditCoalescer
+from core.delivery.port import SaveRef, TurnRef
+from core.delivery.rate import RateWindows
+from core.errors import RateLimited
+from core.messages import MsgStatus, OutputMessage
+
+log = logging.getLogger(__name__)
+
+THREAD_ARCHIVED = 50083
+UNKNOWN_MESSAGE = 10008
+UNKNOWN_CHANNEL = 10003
+ButtonClass = type[discord.ui.DynamicItem[discord.ui.Button[Any]]]
+
+
+@dataclass
+class DeliveryOptions:
+    """Edit pacing and inline clips; tests and benchmarks may change these."""
+
+    min_interval: float = 1.5
+    edits_per_window: int = 4
+    window_seconds: float = 5.0
+    inline_clips: bool = True
+    inline_max_seconds: float = 180.0
+
+
+def retry_after(exc: discord.HTTPException) -> float:
+    headers = getattr(exc.response, "headers", None) or {}
+    try:
+        return float(headers.get("Retry-After", 1.0))
+    except (TypeError, ValueError):
+        return 1.0
+
+
+class DiscordTurnObserver:
+    """Renders one turn's OutputMessage into one Discord message."""
+
+    def __init__(self, client: discord.Client, turn: TurnRef, save_ref: SaveRef, windows: RateWindows,
+                 options: DeliveryOptions, button_cls: ButtonClass, clips: InlineClip) -> None:
+        self._client = client
+        self._turn = turn
+        self._save_ref = save_ref
+        self._options = options
+        self._button_cls = button_cls
+        self._clips = clips
+        self._ref: dict[str, str] | None = dict(turn.output_ref) if turn.output_ref else None
+        self._post_task: asyncio.Task[None] | None = None
+        self._latest: OutputMessage | None = None
+        self._file: str | None = None
+        channel = self._ref["channel"] if self._ref else turn.thread.thread_id
+        self._coalescer: EditCoalescer[DiscordRender] = EditCoalescer(
+            self._render, self._edit, min_interval=options.min_interval, window=windows.get(channel))
+
+    @property
+    def edits_sent(self) -> int:
+        return self._coalescer.edits_sent
+
+    @property
+    def ref(self) -> dict[str, str] | None:
+        return self._ref
+
+    def _render(self, message: OutputMessage) -> DiscordRender:
+        return render(message).with_file(self._file)
+
+    # OutputObserver ------------------------------------------------------------------------
+
+    def on_update(self, message: OutputMessage) -> None:
+        self._latest = message
+        if self._ref is not None:
+            self._coalescer.update(message)
+        elif self._post_task is None:
+            self._post_task = asyncio.get_running_loop().create_task(self._post_first(message))
+
+    async def on_publish(self, message: OutputMessage) -> None:
+        self._latest = message
+        if self._post_task is not None:
+            await asyncio.shield(self._post_task)
+        clip_path = await self._inline_clip(message)
+        self._file = str(clip_path) if clip_path else None
+        try:
+            if self._ref is None:
+                await self._post(self._render(message))  # the job message never landed: post the end once
+            else:
+                await self._coalescer.finish(message)
+        finally:
+            if clip_path is not None:
+                clip_path.unlink(missing_ok=True)
+
+    async def _inline_clip(self, message: OutputMessage) -> Path | None:
+        if message.status != MsgStatus.success or not self._options.inline_clips or self._client.is_closed():
+            return None
+        guild = self._client.get_guild(int(self._turn.thread.workspace_id))
+        limit = guild.filesize_limit if guild is not None else 10 * 1024 * 1024
+        return await self._clips.fetch(message, limit, self._options.inline_max_seconds)
+
+    # posting and editing ---------------------------------------------------------------------
+
+    def _kwargs(self, rendered: DiscordRender, *, editing: bool) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"content": rendered.content,
+                                  "embeds": [discord.Embed.from_dict(e) for e in rendered.embeds]}
+        view = build_view(rendered, self._button_cls)
+        if view is not None or editing:
+            kwargs["view"] = view
+        if rendered.file:
+            file = discord.File(rendered.file, filename="clip.mp4")
+            if editing:
+                kwargs["attachments"] = [file]
+            else:
+                kwargs["file"] = file
+        return kwargs
+
+    async def _post_first(self, message: OutputMessage) -> None:
+        rendered = self._render(message)
+        await self._post(rendered)
+        if self._ref is None:
+            return
+        self._coalescer.prime(rendered)
+        if self._latest is not None and self._render(self._latest) != rendered:
+            self._coalescer.update(self._latest)
+
+    async def _post(self, rendered: DiscordRender, channel_id: str | None = None) -> None:
+        """Post the job message (in the thread, else its parent channel) and store where it is."""
+        channel_id = channel_id or self._turn.thread.thread_id
+        for attempt in range(3):
+            if self._client.is_closed():
+                log.warning("client closed; job %s was not posted", self._turn.turn_id)
+                return
+            try:
+                sent = await self._messageable(channel_id).send(**self._kwargs(rendered, editing=False))
+            except discord.RateLimited as exc:
+                await asyncio.sleep(exc.retry_after)
+                continue
+            except discord.HTTPException as exc:
+                if exc.code == THREAD_ARCHIVED and channel_id == self._turn.thread.thread_id and attempt < 2:
+                    if not await self._reopen():
+                        channel_id = self._turn.thread.channel_id
+                        rendered = _in_parent(rendered, self._turn.thread.thread_id)
+                    continue
+                if exc.status == 429 and attempt < 2:
+                    await asyncio.sleep(retry_after(exc))
+                    continue
+                log.error("could not post job %s (%s %s)", self._turn.turn_id, exc.status, exc.code)
+                return
+            self._ref = {"channel": str(sent.channel.id), "message": str(sent.id)}
+            await self._save_ref(self._ref)
+            return
+
+    async def _edit(self, rendered: DiscordRender) -> None:
+        if self._ref is None:  # moved out of a locked thread and the new post failed: try again
+            await self._post(rendered, self._turn.thread.channel_id)
+            return
+        if self._client.is_closed():
+            log.warning("client closed; job %s edit dropped", self._turn.turn_id)
+            return
+        message = self._messageable(self._ref["channel"]).get_partial_message(int(self._ref["message"]))
+        try:
+            await message.edit(**self._kwargs(rendered, editing=True))
+        except discord.RateLimited as exc:
+            raise RateLimited(exc.retry_after) from exc
+        except discord.HTTPException as exc:
+            if exc.status == 429:
+                raise RateLimited(retry_after(exc)) from exc
+            if exc.code in (UNKNOWN_MESSAGE, UNKNOWN_CHANNEL):
+                log.warning("job message of %s is gone; it will not be updated", self._turn.turn_id)
+                return
+            if exc.code == THREAD_ARCHIVED:
+                await self._edit_in_archived_thread(rendered)
+                return
+            raise
+
+    async def _edit_in_archived_thread(self, rendered: DiscordRender) -> None:
+        """Reopen the thread and edit again, or move the job message to the parent channel."""
+        assert self._ref is not None
+        if await self._reopen():
+            message = self._messageable(self._ref["channel"]).get_partial_message(int(self._ref["message"]))
+            await message.edit(**self._kwargs(rendered, editing=True))
+            return
+        log.info("thread %s is locked; answering in its parent channel", self._turn.thread.thread_id)
+        self._ref = None
+        await self._post(_in_parent(rendered, self._turn.thread.thread_id), self._turn.thread.channel_id)
+
+    async def _reopen(self) -> bool:
+        """Unarchive (and unlock) the thread; False if we may not."""
+        thread_id = int(self._turn.thread.thread_id)
+        try:
+            thread = self._client.get_channel(thread_id) or await self._client.fetch_channel(thread_id)
+            if not isinstance(thread, discord.Thread):
+                return False
+            await thread.edit(archived=False, locked=False)
+        except discord.HTTPException as exc:
+            log.info("could not reopen thread %s (%s %s)", thread_id, exc.status, exc.code)
+            return False
+        return True
+
+    def _messageable(self, channel_id: str) -> discord.PartialMessageable:
+        return self._client.get_partial_messageable(int(channel_id), guild_id=int(self._turn.thread.workspace_id))
+
+
+def _in_parent(rendered: DiscordRender, thread_id: str) -> DiscordRender:
+    """Say why the job message is in the channel rather than its (locked) thread."""
+    note = f"(<#{thread_id}> is locked, so I'm answering here.) "
+    return DiscordRender(content=(note + rendered.content)[:2000], embeds=rendered.embeds, rows=rendered.rows,
+                         file=rendered.file)
+
+
+class DiscordPort:
+    """The core's `PlatformPort` for Discord: one shared per-channel edit budget."""
+
+    platform = "discord"
+
+    def __init__(self, client: discord.Client, button_cls: ButtonClass, staging_dir: Path,
+                 options: DeliveryOptions | None = None) -> None:
+        self._client = client
+        self._button_cls = button_cls
+        self.options = options or DeliveryOptions()
+        self._windows = RateWindows(self.options.edits_per_window, self.options.window_seconds)
+        self._clips = InlineClip(staging_dir)
+        self.observers: list[DiscordTurnObserver] = []
+
+    def observer_for(self, turn: TurnRef, save_ref: SaveRef) -> DiscordTurnObserver:
+        observer = DiscordTurnObserver(self._client, turn, save_ref, self._windows, self.options,
+                                       self._button_cls, self._clips)
+        self.observers.append(observer)
+        del self.observers[:-100]  # keep the last few, for benchmarks and debugging
+        return observer

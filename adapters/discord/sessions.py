@@ -1,0 +1,203 @@
+"""From a deferred command or a follow-up message to a queued turn: find or open the thread, accept.
+
+Handlers here only check, persist (through `Conversations.accept`) and answer; the
+runner does the work and the port shows it. In a text channel a new thread is
+opened for the session; inside a thread, that thread is the session.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import discord
+
+from adapters.discord import inbound
+from bot.settings import Settings, split_list
+from core.conversations import Conversations
+from core.errors import DirectorError
+from core.incoming import ChannelKey, Incoming
+from core.messages import Attachment
+
+log = logging.getLogger(__name__)
+
+NOT_ALLOWED = "Director isn't enabled on this server. Ask the bot's owner to add it to DISCORD_ALLOWED_GUILDS."
+WRONG_PLACE = "Use /director in a server's text channel or in one of its threads."
+THREAD_AUTO_ARCHIVE_MIN = 1440
+
+
+@dataclass
+class Place:
+    """Where a turn lives: the guild, the parent channel (collection) and the thread (session)."""
+
+    guild_id: int
+    parent_id: int
+    thread_id: int
+    channel_name: str | None
+    new_thread: bool
+
+
+class Sessions:
+    def __init__(self, client: discord.Client, conversations: Conversations, settings: Settings) -> None:
+        self._client = client
+        self._conversations = conversations
+        self._settings = settings
+        self._allowed = {int(g) for g in split_list(settings.discord_allowed_guilds) if g.isdigit()}
+        self._admin_roles = set(split_list(settings.discord_admin_role))
+
+    # checks ------------------------------------------------------------------------------
+
+    def guild_allowed(self, guild_id: int | None) -> bool:
+        return guild_id is not None and (not self._allowed or guild_id in self._allowed)
+
+    async def allowed(self, interaction: discord.Interaction[Any]) -> bool:
+        """After the defer: False (and a polite answer) outside the allowed servers."""
+        if self.guild_allowed(interaction.guild_id):
+            return True
+        await self.reply(interaction, NOT_ALLOWED if interaction.guild_id else WRONG_PLACE)
+        return False
+
+    def is_admin(self, interaction: discord.Interaction[Any]) -> bool:
+        """Manage Server, or one of DISCORD_ADMIN_ROLE's roles (by name or id)."""
+        if interaction.permissions.manage_guild or interaction.permissions.administrator:
+            return True
+        roles = getattr(interaction.user, "roles", [])
+        return any(role.name in self._admin_roles or str(role.id) in self._admin_roles for role in roles)
+
+    def channel_of(self, interaction: discord.Interaction[Any]) -> ChannelKey | None:
+        """The collection's channel: a thread's parent, else the channel itself."""
+        channel = interaction.channel
+        if interaction.guild_id is None or channel is None:
+            return None
+        parent_id = channel.parent_id if isinstance(channel, discord.Thread) else channel.id
+        return inbound.channel_key(interaction.guild_id, parent_id)
+
+    # answering -----------------------------------------------------------------------------
+
+    @staticmethod
+    async def reply(interaction: discord.Interaction[Any], text: str) -> None:
+        """Edit the deferred answer; an expired interaction token must never matter."""
+        try:
+            await interaction.edit_original_response(content=text[:2000])
+        except discord.HTTPException as exc:
+            log.info("could not answer interaction %s (%s %s)", interaction.id, exc.status, exc.code)
+
+    # commands ------------------------------------------------------------------------------
+
+    async def submit(self, interaction: discord.Interaction[Any], text: str,
+                     attachments: list[Attachment] | None = None) -> None:
+        """Open (or reuse) the thread, queue the turn, point the person at the thread."""
+        try:
+            place = await self._place_for_interaction(interaction, text)
+        except DirectorError as exc:
+            await self.reply(interaction, exc.user_message)
+            return
+        if place is None:
+            await self.reply(interaction, WRONG_PLACE)
+            return
+        incoming = inbound.interaction_create(
+            interaction_id=interaction.id, guild_id=place.guild_id, parent_id=place.parent_id,
+            thread_id=place.thread_id, user_id=interaction.user.id, text=text, attachments=attachments,
+            channel_name=place.channel_name)
+        if await self._accept(incoming, interaction=interaction) is None:
+            return
+        await self.reply(interaction, f"Working on it in <#{place.thread_id}>")
+
+    async def _place_for_interaction(self, interaction: discord.Interaction[Any], text: str) -> Place | None:
+        channel = interaction.channel
+        guild_id = interaction.guild_id
+        if guild_id is None or channel is None:
+            return None
+        if isinstance(channel, discord.Thread):
+            parent = channel.parent
+            return Place(guild_id, channel.parent_id, channel.id, parent.name if parent else None, False)
+        if isinstance(channel, discord.TextChannel):
+            thread = await self._open_thread(channel, text)
+            return Place(guild_id, channel.id, thread.id, channel.name, True)
+        return None
+
+    @staticmethod
+    async def _open_thread(channel: discord.TextChannel, text: str) -> discord.Thread:
+        try:
+            return await channel.create_thread(name=inbound.thread_name(text), type=discord.ChannelType.public_thread,
+                                               auto_archive_duration=THREAD_AUTO_ARCHIVE_MIN)
+        except discord.HTTPException as exc:
+            log.warning("could not open a thread in %s (%s %s)", channel.id, exc.status, exc.code)
+            raise DirectorError("I can't open a thread here: I need the Create Public Threads and "
+                                "Send Messages in Threads permissions.") from exc
+
+    async def _accept(self, incoming: Incoming, *, interaction: discord.Interaction[Any] | None = None,
+                      message: discord.Message | None = None) -> object | None:
+        try:
+            accepted = await self._conversations.accept(incoming)
+        except DirectorError as exc:
+            if interaction is not None:
+                await self.reply(interaction, exc.user_message)
+            elif message is not None:
+                await _answer_message(message, exc.user_message)
+            return None
+        if accepted is None:
+            log.info("duplicate Discord delivery ignored", extra={"keys": incoming.event_keys})
+        return accepted
+
+    # follow-up messages --------------------------------------------------------------------
+
+    async def on_message(self, message: discord.Message) -> None:
+        """@mentions start or continue a session; plain thread messages too with the content intent."""
+        if message.author.bot or message.guild is None or not self.guild_allowed(message.guild.id):
+            return
+        bot_user = self._client.user
+        if bot_user is None:
+            return
+        mentioned = any(user.id == bot_user.id for user in message.mentions)
+        channel: Any = message.channel
+        if not isinstance(channel, (discord.Thread, discord.TextChannel)):
+            channel = await self._resolve_channel(channel.id)
+        if isinstance(channel, discord.Thread):
+            await self._thread_message(message, channel, mentioned, bot_user.id)
+        elif isinstance(channel, discord.TextChannel) and mentioned:
+            await self._channel_mention(message, channel, bot_user.id)
+
+    async def _resolve_channel(self, channel_id: int) -> Any:
+        try:
+            return self._client.get_channel(channel_id) or await self._client.fetch_channel(channel_id)
+        except discord.HTTPException:
+            return None
+
+    async def _thread_message(self, message: discord.Message, thread: discord.Thread, mentioned: bool,
+                              bot_id: int) -> None:
+        key = inbound.thread_key(message.guild.id, thread.parent_id, thread.id)  # type: ignore[union-attr]
+        if not mentioned:
+            if not self._settings.discord_message_content or not await self._conversations.has_session(key):
+                return
+        parent = thread.parent
+        await self._accept_message(message, thread.parent_id, thread.id, parent.name if parent else None, bot_id)
+
+    async def _channel_mention(self, message: discord.Message, channel: discord.TextChannel, bot_id: int) -> None:
+        text = inbound.strip_mention(message.content, bot_id)
+        try:
+            thread = await message.create_thread(name=inbound.thread_name(text),
+                                                 auto_archive_duration=THREAD_AUTO_ARCHIVE_MIN)
+        except discord.HTTPException as exc:
+            log.warning("could not open a thread from message %s (%s)", message.id, exc.status)
+            return
+        await self._accept_message(message, channel.id, thread.id, channel.name, bot_id)
+
+    async def _accept_message(self, message: discord.Message, parent_id: int, thread_id: int,
+                              channel_name: str | None, bot_id: int) -> None:
+        text = inbound.strip_mention(message.content, bot_id)
+        files = inbound.message_attachments(
+            [(a.filename, a.url, a.content_type, a.size) for a in message.attachments])
+        incoming = inbound.message_create(
+            message_id=message.id, guild_id=message.guild.id, parent_id=parent_id,  # type: ignore[union-attr]
+            thread_id=thread_id, user_id=message.author.id, text=text or ("upload" if files else "help"),
+            attachments=files, channel_name=channel_name)
+        await self._accept(incoming, message=message)
+
+
+async def _answer_message(message: discord.Message, text: str) -> None:
+    try:
+        await message.reply(text[:2000], mention_author=False)
+    except discord.HTTPException:
+        log.info("could not answer message %s", message.id)
