@@ -97,12 +97,17 @@ class VideoDBBackend(VideoBackend):
         self._pool.close()
 
     # the one door to the SDK ---------------------------------------------------------------
-    async def _call(self, label: str, fn: Callable[[Connection], T], progress: ProgressFn | None = None) -> T:
-        """Run `fn` in a worker; retry 429/5xx with backoff; map SDK errors to ours."""
+    async def _call(self, label: str, fn: Callable[[Connection], T], progress: ProgressFn | None = None,
+                    message: str | None = None) -> T:
+        """Run `fn` in a worker; retry 429/5xx with backoff; map SDK errors to ours.
+
+        `label` names the operation in logs; `message` (default: the label) goes with
+        the poll percentages sent to `progress`.
+        """
         attempt = 0
         while True:
             try:
-                return await self._pool.run(fn, progress, label)
+                return await self._pool.run(fn, progress, message or label)
             except VideodbError as exc:
                 if is_transient(exc) and attempt < self._max_retries:
                     delay = backoff_delay(exc, attempt, self._retry_base_delay)
@@ -172,7 +177,7 @@ class VideoDBBackend(VideoBackend):
     async def upload(self, collection_id: str, source: UploadSource, name: str | None = None,
                      progress: ProgressFn = no_progress) -> VideoInfo:
         _check_source(source)
-        label = f"uploading {name or source.describe()}…"
+        label = f"uploading {name or _describe(source)}…"
 
         def work(conn: Connection) -> Video:
             coll = conn.get_collection(collection_id)
@@ -183,7 +188,7 @@ class VideoDBBackend(VideoBackend):
             return _upload_bytes(coll, source.data or b"", source.filename, name)
 
         progress(label, 0.0)
-        video = await self._call(label, work, progress)
+        video = await self._call("upload", work, progress, message=label)
         progress("uploaded to VideoDB", 1.0)
         return mapping.video_info(video)
 
@@ -416,6 +421,16 @@ def _check_source(source: UploadSource) -> None:
         parts = urlsplit(source.url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise UnsafeURL("I can only upload from http:// or https:// links.")
+
+
+def _describe(source: UploadSource) -> str:
+    """A short name for progress and logs: never a full URL (it may carry a signature)."""
+    if source.url:
+        parts = urlsplit(source.url)
+        return Path(parts.path).name or parts.netloc
+    if source.path is not None:
+        return Path(source.path).name
+    return Path(source.filename or "attachment").name
 
 
 def _upload_file(coll: Collection, path: Path, name: str | None) -> Video:
