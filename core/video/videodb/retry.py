@@ -92,8 +92,12 @@ def backoff_delay(exc: BaseException, attempt: int, base: float) -> float:
 
 
 def server_message(exc: BaseException, secret: str) -> str:
-    """VideoDB's own words, without the SDK prefix and never with the API key."""
-    text = str(exc).strip()
+    """VideoDB's own words, without the SDK prefix and never with the API key.
+
+    Uses the message alone: a `VideodbError`'s str() appends its cause, which for a
+    failed file upload names the signed upload URL.
+    """
+    text = str(exc.args[0] if exc.args else exc).strip()
     for prefix in ("Invalid request:", "Error:"):
         if text.startswith(prefix):
             text = text[len(prefix):].strip()

@@ -75,3 +75,13 @@ async def test_unreachable_server_is_retried_then_reported(emulator: VideoDBEmul
             await backend.list_videos("default")
     finally:
         await backend.close()
+
+
+async def test_failed_file_transfer_does_not_leak_the_signed_url(backend: VideoDBBackend,
+                                                                  emulator: VideoDBEmulator, tmp_path) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"\x00" * 10)
+    emulator.fail("POST", r"blob/.+", 403, message="signature expired")
+    with pytest.raises(BackendError) as info:
+        await backend.upload("default", UploadSource(path=clip))
+    assert "uploading" in info.value.user_message and "blob/" not in info.value.user_message
