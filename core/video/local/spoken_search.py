@@ -52,7 +52,9 @@ def _collapse(items: list[tuple[int, str]]) -> list[tuple[int, int, str]]:
         while cursor < len(items):
             token = items[cursor][1]
             following = items[cursor + 1][1] if cursor + 1 < len(items) else ""
-            if token in _UNITS:
+            if token.isdigit() and not used and following in _SCALES:
+                current = int(token)  # Whisper's "2 million" reads like "two million"
+            elif token in _UNITS:
                 current += _UNITS[token]
             elif token in _TENS:
                 current += _TENS[token]

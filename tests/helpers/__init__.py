@@ -1,0 +1,1 @@
+"""Helpers shared by test folders (media generation and the like)."""

@@ -1,0 +1,97 @@
+"""Tiny deterministic test videos: espeak-ng speech over an ffmpeg test pattern.
+
+The spoken text is the ground truth for transcript and search tests. `make_timed_talk`
+also says exactly when each sentence is spoken: each sentence is synthesised on its
+own, trimmed of silence, and placed after a known gap.
+"""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import concurrent.futures
+import sys
+import tempfile
+import wave
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from core.video.local import ffmpeg
+from core.video.local.sample import DEFAULT_TALK, make_sample_talk, synthesize_speech
+
+T = TypeVar("T")
+SILENCE_THRESHOLD = 300  # int16 amplitude below which a sample counts as silence
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion from sync code, even inside a running loop."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def make_talk_video(path: Path, text: str = DEFAULT_TALK, seconds: float | None = None,
+                    with_audio: bool = True, size: str = "320x240") -> Path:
+    """An H.264/AAC MP4 of `text` spoken over a test pattern (about 1 s to make)."""
+    return run_sync(make_sample_talk(path, text, seconds=seconds, size=size, with_audio=with_audio))
+
+
+def make_silent_video(path: Path, seconds: float = 3.0, size: str = "320x240") -> Path:
+    """A video with no audio stream at all."""
+    return make_talk_video(path, "", seconds=seconds, with_audio=False, size=size)
+
+
+@dataclass(frozen=True)
+class Spoken:
+    text: str
+    start: float
+    end: float
+
+
+def make_timed_talk(path: Path, sentences: Sequence[str], *, gap: float = 0.8, tail: float = 0.8,
+                    size: str = "320x240", picture: str = "testsrc") -> list[Spoken]:
+    """A talk whose sentences are spoken at known times; returns those times."""
+    return run_sync(_timed_talk(path, sentences, gap, tail, size, picture))
+
+
+async def _timed_talk(path: Path, sentences: Sequence[str], gap: float, tail: float, size: str,
+                      picture: str) -> list[Spoken]:
+    with tempfile.TemporaryDirectory(prefix="talk-") as scratch:
+        rate, samples, timeline = 22050, array.array("h"), []
+        for index, sentence in enumerate(sentences):
+            wav = Path(scratch) / f"s{index}.wav"
+            await synthesize_speech(sentence, wav)
+            rate, speech = _trimmed(wav)
+            samples.extend([0] * int(gap * rate))
+            start = len(samples) / rate
+            samples.extend(speech)
+            timeline.append(Spoken(sentence, round(start, 3), round(len(samples) / rate, 3)))
+        samples.extend([0] * int(tail * rate))
+        joined = Path(scratch) / "talk.wav"
+        with wave.open(str(joined), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(rate)
+            out.writeframes(samples.tobytes())
+        seconds = len(samples) / rate
+        await ffmpeg.run_ffmpeg(ffmpeg.locate_ffmpeg(), [
+            "-f", "lavfi", "-i", f"{picture}=size={size}:rate=25", "-i", str(joined),
+            "-map", "0:v", "-map", "1:a", "-t", f"{seconds:.3f}",
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "50",
+            *ffmpeg.AUDIO_CODEC_ARGS, *ffmpeg.MP4_ARGS, str(path),
+        ])
+    return timeline
+
+
+def _trimmed(wav: Path) -> tuple[int, array.array[int]]:
+    """The WAV's samples without leading and trailing silence (espeak writes mono int16)."""
+    with wave.open(str(wav), "rb") as source:
+        rate = source.getframerate()
+        data = array.array("h", source.readframes(source.getnframes()))
+    if sys.byteorder == "big":
+        data.byteswap()
+    loud = [index for index, value in enumerate(data) if abs(value) > SILENCE_THRESHOLD]
+    if not loud:
+        return rate, array.array("h")
+    return rate, data[loud[0]:loud[-1] + 1]
