@@ -50,13 +50,16 @@ class SummarizeAgent(BaseAgent[SummarizeParams]):
     Params = SummarizeParams
     timeout_s = 1800.0
 
+    def __init__(self, chunk_chars: int = CHUNK_CHARS) -> None:
+        self.chunk_chars = chunk_chars
+
     async def run(self, ctx: AgentContext, params: SummarizeParams) -> AgentResponse:
         info = await resolve_video(ctx.session, params.video)
         segments = await transcript_or_index(ctx, self.name, info)
         if not any(s.text.strip() for s in segments):
             return AgentResponse.ok(f"Nothing is said in {info.name!r}, so there is nothing to summarise.")
         if ctx.llm.can_generate:
-            summary = await _generated(ctx, self.name, info, segments, params.focus)
+            summary = await _generated(ctx, self.name, info, segments, params.focus, self.chunk_chars)
             text = f"Summary of {info.name!r}" + (f" (focus: {params.focus})" if params.focus else "") + f":\n{summary}"
             kind = "generated"
         else:
@@ -78,11 +81,16 @@ def extractive_summary(info: VideoInfo, segments: list[TranscriptSegment], focus
 
 
 async def _generated(
-    ctx: AgentContext, agent_name: str, info: VideoInfo, segments: list[TranscriptSegment], focus: str | None
+    ctx: AgentContext,
+    agent_name: str,
+    info: VideoInfo,
+    segments: list[TranscriptSegment],
+    focus: str | None,
+    chunk_chars: int,
 ) -> str:
     """Map-reduce: summarise ~6,000-character chunks in parallel, then combine the partial summaries."""
     focus_line = f"Focus on: {focus}\n" if focus else ""
-    chunks = paginate(timestamped_lines(segments), CHUNK_CHARS)
+    chunks = paginate(timestamped_lines(segments), chunk_chars)
     with Progress(ctx, agent_name, f"summarising {info.name!r}…") as progress:
         if len(chunks) == 1:
             summary = await _complete(ctx, SYSTEM, f"Video: {info.name}\n{focus_line}Transcript:\n{chunks[0]}")

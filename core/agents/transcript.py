@@ -38,6 +38,9 @@ class TranscriptAgent(BaseAgent[TranscriptParams]):
     Params = TranscriptParams
     timeout_s = 1800.0
 
+    def __init__(self, page_chars: int = PAGE_CHARS) -> None:
+        self.page_chars = page_chars
+
     async def run(self, ctx: AgentContext, params: TranscriptParams) -> AgentResponse:
         info = await resolve_video(ctx.session, params.video)
         segments = await transcript_or_index(ctx, self.name, info, params.start, params.end)
@@ -47,7 +50,7 @@ class TranscriptAgent(BaseAgent[TranscriptParams]):
             ctx.output.add_card(TextCard(agent_name=self.name, text=text))
             ctx.output.push_update()
             return AgentResponse.ok(text, video_id=info.id, page=1, pages=0)
-        pages = paginate(timestamped_lines(segments), PAGE_CHARS)
+        pages = paginate(timestamped_lines(segments), self.page_chars)
         if params.page > len(pages):
             raise InputError(f"The transcript of {info.name!r}{span} has only {len(pages)} page(s).")
         body = pages[params.page - 1]
