@@ -82,6 +82,9 @@ class Recorded:
     files: list[tuple[str, bytes]] = field(default_factory=list)
 
 
+RECORD = web.RequestKey("record", Recorded)
+
+
 @dataclass
 class Fault:
     """Answer the next `times` requests matching `method` + `path` regex with this."""
@@ -526,7 +529,7 @@ class FakeDiscord:
             return await handler(request)
         body, files = await self._read_body(request)
         record = Recorded(request.method, request.path, body, files=files)
-        request["record"] = record
+        request[RECORD] = record
         self.requests.append(record)
         response = self._fault_for(request) or self._auth_problem(request)
         if response is None:
@@ -594,7 +597,7 @@ class FakeDiscord:
     async def _sync(self, request: web.Request) -> web.Response:
         guild = request.match_info.get("guild")
         commands = []
-        for command in request["record"].body or []:
+        for command in request[RECORD].body or []:
             commands.append(dict(command, id=str(snowflake()), application_id=str(self.app_id), version="1",
                                  guild_id=guild, default_member_permissions=command.get("default_member_permissions"),
                                  dm_permission=True, nsfw=False))
@@ -614,7 +617,7 @@ class FakeDiscord:
 
     async def _patch_channel(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
-        body = request["record"].body or {}
+        body = request[RECORD].body or {}
         meta = channel.get("thread_metadata")
         if meta is not None and ("archived" in body or "locked" in body):
             if meta["locked"] and not self.bot_can_manage_threads:
@@ -634,7 +637,7 @@ class FakeDiscord:
 
     async def _create_thread(self, request: web.Request) -> web.Response:
         parent = self._channel(request)
-        body = request["record"].body or {}
+        body = request[RECORD].body or {}
         if (problem := self._thread_name_problem(body.get("name"))) is not None:
             return problem
         thread = self._new_thread(int(parent["id"]), body["name"])
@@ -644,7 +647,7 @@ class FakeDiscord:
     async def _create_thread_from_message(self, request: web.Request) -> web.Response:
         parent = self._channel(request)
         message_id = int(request.match_info["mid"])
-        body = request["record"].body or {}
+        body = request[RECORD].body or {}
         if (problem := self._thread_name_problem(body.get("name"))) is not None:
             return problem
         if message_id in self.channels:
@@ -696,7 +699,7 @@ class FakeDiscord:
 
     async def _post_message(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
-        record: Recorded = request["record"]
+        record: Recorded = request[RECORD]
         body = record.body or {}
         if problems := message_limit_errors(body):
             return error(400, 50035, "Invalid Form Body: " + "; ".join(problems))
@@ -718,7 +721,7 @@ class FakeDiscord:
     async def _patch_message(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
         message = self._message(request)
-        record: Recorded = request["record"]
+        record: Recorded = request[RECORD]
         body = record.body or {}
         if problems := message_limit_errors(body):
             return error(400, 50035, "Invalid Form Body: " + "; ".join(problems))
@@ -744,7 +747,7 @@ class FakeDiscord:
         if data.get("responded"):
             return error(400, 40060, "Interaction has already been acknowledged.")
         data["responded"] = True
-        body = request["record"].body or {}
+        body = request[RECORD].body or {}
         kind = body.get("type")
         resource: dict[str, Any] = {"type": kind}
         if kind in (4, 5):  # a message (or "thinking") in the channel
@@ -776,7 +779,7 @@ class FakeDiscord:
         if (problem := self._webhook_problem(token)) is not None:
             return problem
         _, data = self._interaction_by_token(token)
-        record: Recorded = request["record"]
+        record: Recorded = request[RECORD]
         if problems := message_limit_errors(record.body or {}):
             return error(400, 50035, "Invalid Form Body: " + "; ".join(problems))
         if data["original"] is None:
@@ -791,7 +794,7 @@ class FakeDiscord:
         if (problem := self._webhook_problem(token)) is not None:
             return problem
         _, data = self._interaction_by_token(token)
-        record: Recorded = request["record"]
+        record: Recorded = request[RECORD]
         message = self._store_message(data["channel_id"])
         self._apply(message, record.body or {}, record.files)
         return json_response(message)
@@ -803,7 +806,7 @@ class FakeDiscord:
         message = self.messages.get(int(request.match_info["mid"]))
         if message is None:
             return error(404, 10008, "Unknown Message")
-        record: Recorded = request["record"]
+        record: Recorded = request[RECORD]
         self._apply(message, record.body or {}, record.files)
         return json_response(message)
 
