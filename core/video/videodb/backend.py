@@ -28,7 +28,7 @@ from videodb.image import Image
 from videodb.search import SearchResult
 from videodb.video import Video
 
-from core.errors import BackendError, InputError, NotIndexed, UnknownVideo, UnsafeURL
+from core.errors import BackendError, InputError, InvalidRange, NotIndexed, UnknownVideo, UnsafeURL
 from core.video.backend import (
     Capability,
     CollectionInfo,
@@ -204,6 +204,9 @@ class VideoDBBackend(VideoBackend):
 
     async def transcript(self, collection_id: str, video_id: str, start: float | None = None,
                          end: float | None = None) -> list[TranscriptSegment]:
+        if (start is not None and start < 0) or (start is not None and end is not None and end <= start):
+            raise InvalidRange("A transcript window needs 0 <= start < end.")
+
         def work(conn: Connection) -> list[dict[str, Any]]:
             video = _video(conn, collection_id, video_id)
             fetch = lambda: video.get_transcript(start=start, end=end, segmenter="sentence")  # noqa: E731

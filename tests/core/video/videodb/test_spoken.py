@@ -71,3 +71,11 @@ async def test_transcript_window(backend: VideoDBBackend, emulator: VideoDBEmula
     vid = emulator.add_video("default", "talk", transcript=TRANSCRIPT, indexed=True)
     segments = await backend.transcript("default", vid, start=5, end=10)
     assert [s.start for s in segments] == [4.0, 9.0]
+
+
+async def test_transcript_window_must_be_ordered(backend: VideoDBBackend, emulator: VideoDBEmulator) -> None:
+    from core.errors import InvalidRange
+
+    vid = emulator.add_video("default", "talk", transcript=TRANSCRIPT, indexed=True)
+    with pytest.raises(InvalidRange):
+        await backend.transcript("default", vid, start=10, end=5)
