@@ -44,6 +44,9 @@ def _card_lines(card: object) -> list[str]:
         lines.extend(_video_lines(card.video))
     elif isinstance(card, VideosCard):
         total = card.total if card.total is not None else len(card.videos)
+        if total == 0:
+            lines.append("No videos in this channel yet: `upload <url>` adds one.")
+            return lines
         lines.append(f"Videos ({total}):")
         for number, video in enumerate(card.videos, start=1):
             length = f", {format_ts(video.length)}" if video.length else ""
