@@ -6,8 +6,6 @@ so they share one backend (and one set of indexed talks) per module.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +22,7 @@ from core.messages import Attachment, CardStatus, ContextMessage, OutputMessage
 from core.session import CollectionScope, Session
 from core.storage.database import create_engine, migrate, session_factory
 from core.video.local.backend import LocalBackend
+from tests.helpers.media import make_talk_video
 
 PUBLIC_URL = "http://127.0.0.1:9"  # links are only read, never fetched
 
@@ -35,20 +34,6 @@ TALK = (
 OTHER_TALK = "This is the team meeting. The pricing model needs one more change. Goodbye."
 
 
-def _write_talk_video(path: Path, text: str) -> Path:
-    """A small MP4 with `text` spoken by espeak-ng over a plain picture."""
-    wav = path.with_suffix(".wav")
-    subprocess.run(["espeak-ng", "-s", "150", "-w", str(wav), text], check=True)
-    ffmpeg = shutil.which("ffmpeg") or "ffmpeg"
-    subprocess.run(
-        [ffmpeg, "-loglevel", "error", "-y", "-f", "lavfi", "-i", "color=c=blue:s=160x120:r=10", "-i", str(wav),
-         "-shortest", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", str(path)],
-        check=True,
-    )
-    wav.unlink()
-    return path
-
-
 @pytest.fixture(scope="session")
 def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("agent-media")
@@ -56,12 +41,12 @@ def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def talk_video(media_dir: Path) -> Path:
-    return _write_talk_video(media_dir / "quarterly review.mp4", TALK)
+    return make_talk_video(media_dir / "quarterly review.mp4", TALK, size="160x120")
 
 
 @pytest.fixture(scope="session")
 def other_talk_video(media_dir: Path) -> Path:
-    return _write_talk_video(media_dir / "team meeting.mp4", OTHER_TALK)
+    return make_talk_video(media_dir / "team meeting.mp4", OTHER_TALK, size="160x120")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
