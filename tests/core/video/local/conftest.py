@@ -118,3 +118,54 @@ async def library(tmp_path_factory: pytest.TempPathFactory, media: Media) -> Asy
     opened = await open_library(tmp_path_factory.mktemp("library"))
     yield opened
     await close_library(opened)
+
+
+@dataclass
+class FileServer:
+    """A loopback web server that hands out test files and redirects; it records every path asked."""
+
+    base_url: str
+    port: int
+    requests: list[str]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def file_server(media: Media) -> AsyncIterator[FileServer]:
+    from aiohttp import web
+
+    requests: list[str] = []
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        requests.append(request.path)
+        name = request.match_info["name"]
+        redirects = {
+            "to-private": "http://10.0.0.1/video.mp4",
+            "to-metadata": "http://169.254.169.254/latest/meta-data/",
+            "to-loopback-v6": "http://[::1]/video.mp4",
+            "loop": "/files/loop",
+            "hop": "/files/talk.mp4",
+            "relative-hop": "talk.mp4",
+        }
+        if name in redirects:
+            raise web.HTTPFound(redirects[name])
+        if name == "chunked.mp4":  # no Content-Length: the cap must hold while streaming
+            response = web.StreamResponse()
+            response.enable_chunked_encoding()
+            await response.prepare(request)
+            await response.write(media.talk.read_bytes())
+            await response.write_eof()
+            return response
+        path = media.folder / name
+        if not path.is_file():
+            raise web.HTTPNotFound()
+        return web.FileResponse(path)
+
+    app = web.Application()
+    app.router.add_get("/files/{name}", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = int(runner.addresses[0][1])
+    yield FileServer(f"http://127.0.0.1:{port}/files", port, requests)
+    await runner.cleanup()

@@ -1,0 +1,47 @@
+"""The address rules of the SSRF-safe downloader, checked without any network."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from core.errors import UnsafeURL
+from core.video.local.safe_fetch import CheckedResolver, check_url, is_public_address
+
+
+@pytest.mark.parametrize("address", [
+    "127.0.0.1", "127.8.8.8", "10.0.0.1", "172.16.5.4", "192.168.1.1", "169.254.169.254", "169.254.1.1",
+    "100.64.0.1", "0.0.0.0", "224.0.0.1", "239.255.255.250", "240.0.0.1", "255.255.255.255", "192.0.2.1",
+    "::1", "::", "fe80::1", "fc00::1", "fd00:ec2::254", "ff02::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1",
+    "2001:db8::1",
+])
+def test_internal_addresses_are_not_public(address: str) -> None:
+    assert not is_public_address(ipaddress.ip_address(address))
+
+
+@pytest.mark.parametrize("address", ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8"])
+def test_public_addresses_are_public(address: str) -> None:
+    assert is_public_address(ipaddress.ip_address(address))
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com/a.mp4", "file:///etc/passwd", "gopher://x/", "http:///path",
+                                 "http://127.0.0.1/a.mp4", "https://[::1]/a.mp4"])
+def test_check_url_refuses(url: str) -> None:
+    with pytest.raises(UnsafeURL):
+        check_url(url, is_public_address)
+
+
+def test_check_url_leaves_names_to_the_resolver() -> None:
+    check_url("https://videos.example.com/a.mp4", is_public_address)
+
+
+async def test_resolver_refuses_a_name_that_resolves_to_loopback() -> None:
+    with pytest.raises(UnsafeURL, match="resolves to"):
+        await CheckedResolver(is_public_address).resolve("localhost", 80)
+
+
+async def test_resolver_returns_the_checked_addresses() -> None:
+    results = await CheckedResolver(lambda _address: True).resolve("localhost", 8080)
+    assert results and all(result["hostname"] == "localhost" and result["port"] == 8080 for result in results)
+    assert {result["host"] for result in results} <= {"127.0.0.1", "::1"}
