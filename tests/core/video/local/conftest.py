@@ -1,6 +1,6 @@
 """Shared media and a running local library for the local backend tests.
 
-Videos are generated once per module (about a second each); the Whisper model loads
+Videos are generated once per test session (about a second each); the Whisper model loads
 once per process. A `Library` is a LocalBackend on its own SQLite file and data
 directory, with its media server running on a port the OS picks.
 """
@@ -45,7 +45,7 @@ class Media:
     image: Path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
     if shutil.which("espeak-ng") is None:
         pytest.skip("needs espeak-ng")
