@@ -1,7 +1,7 @@
 """Agents run through `safe_call` against the real local backend (ffmpeg, Whisper, SQLite).
 
-Test modules that use the backend mark themselves `pytest.mark.asyncio(loop_scope="module")`
-so they share one backend (and one set of indexed talks) per module.
+Test modules that use the backend mark themselves `pytest.mark.asyncio(loop_scope="session")`
+so they share one backend (and one set of indexed talks) per test process.
 """
 
 from __future__ import annotations
@@ -49,9 +49,9 @@ def other_talk_video(media_dir: Path) -> Path:
     return make_talk_video(media_dir / "team meeting.mp4", OTHER_TALK, size="160x120")
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def backend(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LocalBackend]:
-    """One backend per test module (Whisper is the slow part); each test gets its own collection."""
+    """One backend per test process (Whisper is the slow part); each test gets its own collection."""
     root = tmp_path_factory.mktemp("backend")
     engine = create_engine(f"sqlite+aiosqlite:///{root / 'db.sqlite'}")
     await migrate(engine)
@@ -62,21 +62,21 @@ async def backend(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Loc
     await engine.dispose()
 
 
-@pytest_asyncio.fixture(loop_scope="module")
+@pytest_asyncio.fixture(loop_scope="session")
 async def collection_id(backend: LocalBackend) -> str:
     return (await backend.create_collection("channel c")).id
 
 
 @dataclass
 class Talks:
-    """A collection holding both talks, uploaded and indexed once per module; tests only read it."""
+    """A collection holding both talks, uploaded and indexed once per process; tests only read it."""
 
     collection_id: str
     review_id: str
     meeting_id: str
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def talks(backend: LocalBackend, talk_video: Path, other_talk_video: Path) -> Talks:
     from core.agents.upload import UploadAgent
 

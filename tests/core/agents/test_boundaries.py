@@ -13,7 +13,7 @@ from core.video.local.backend import LocalBackend
 from tests.core.agents.conftest import ContextFactory, Talks, context, new_session
 from tests.helpers.media import make_silent_video
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from core.agents.upload import UploadAgent
 from core.messages import Attachment, SearchResultsCard, TextCard, VideoCard
 from tests.core.agents.conftest import ContextFactory, Talks, no_card_left_running
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 async def upload(ctx: AgentContext, path: Path, index: bool = True) -> str:

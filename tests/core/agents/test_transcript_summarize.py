@@ -9,7 +9,7 @@ from core.agents.transcript import TranscriptAgent, paginate, timestamped_lines
 from core.messages import TextCard
 from tests.core.agents.conftest import ContextFactory, Talks, summary_llm
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 async def test_transcript_pages_say_which_page_of_how_many(talks_ctx: ContextFactory, talks: Talks) -> None:

@@ -11,7 +11,7 @@ from core.agents.upload import UploadAgent
 from core.messages import Attachment, CardStatus, TextCard, VideoCard
 from tests.core.agents.conftest import ContextFactory, no_card_left_running
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 async def test_upload_of_the_only_attachment_indexes_it_and_ends_with_a_video_card(
