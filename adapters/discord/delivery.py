@@ -73,6 +73,7 @@ class DiscordTurnObserver:
         self._post_task: asyncio.Task[None] | None = None
         self._latest: OutputMessage | None = None
         self._file: str | None = None
+        self._in_parent = False  # the thread was locked: the job message lives in the parent channel
         channel = self._ref["channel"] if self._ref else turn.thread.thread_id
         self._coalescer: EditCoalescer[DiscordRender] = EditCoalescer(
             self._render, self._edit, min_interval=options.min_interval, window=windows.get(channel))
@@ -86,7 +87,8 @@ class DiscordTurnObserver:
         return self._ref
 
     def _render(self, message: OutputMessage) -> DiscordRender:
-        return render(message).with_file(self._file)
+        rendered = render(message).with_file(self._file)
+        return _in_parent(rendered, self._turn.thread.thread_id) if self._in_parent else rendered
 
     # OutputObserver ------------------------------------------------------------------------
 
@@ -160,6 +162,7 @@ class DiscordTurnObserver:
                 if exc.code == THREAD_ARCHIVED and channel_id == self._turn.thread.thread_id and attempt < 2:
                     if not await self._reopen():
                         channel_id = self._turn.thread.channel_id
+                        self._in_parent = True
                         rendered = _in_parent(rendered, self._turn.thread.thread_id)
                     continue
                 if exc.status == 429 and attempt < 2:
@@ -173,7 +176,7 @@ class DiscordTurnObserver:
 
     async def _edit(self, rendered: DiscordRender) -> None:
         if self._ref is None:  # moved out of a locked thread and the new post failed: try again
-            await self._post(rendered, self._turn.thread.channel_id)
+            await self._post(rendered, self._turn.thread.channel_id if self._in_parent else None)
             return
         if self._client.is_closed():
             log.warning("client closed; job %s edit dropped", self._turn.turn_id)
@@ -203,6 +206,7 @@ class DiscordTurnObserver:
             return
         log.info("thread %s is locked; answering in its parent channel", self._turn.thread.thread_id)
         self._ref = None
+        self._in_parent = True
         await self._post(_in_parent(rendered, self._turn.thread.thread_id), self._turn.thread.channel_id)
 
     async def _reopen(self) -> bool:
@@ -225,6 +229,8 @@ class DiscordTurnObserver:
 def _in_parent(rendered: DiscordRender, thread_id: str) -> DiscordRender:
     """Say why the job message is in the channel rather than its (locked) thread."""
     note = f"(<#{thread_id}> is locked, so I'm answering here.) "
+    if rendered.content.startswith(note):
+        return rendered
     return DiscordRender(content=(note + rendered.content)[:2000], embeds=rendered.embeds, rows=rendered.rows,
                          file=rendered.file)
 
