@@ -132,7 +132,10 @@ class DiscordBot:
             raise TimeoutError("the Discord client did not become ready")
 
     async def close(self) -> None:
-        await self.client.close()
+        try:
+            await self.client.close()
+        except AttributeError:  # discord.py 2.7.1: AutoShardedClient.close() before it ever connected
+            await self.client.http.close()
         if self._connection is not None:
             try:
                 await self._connection

@@ -71,3 +71,12 @@ async def test_an_archived_thread_is_reopened(discord_bot: BotFactory, world: Wo
     job = await bot.final_job(thread)
     assert "Done" in job["content"]
     assert not fake.channels[thread]["thread_metadata"]["archived"]
+
+
+async def test_an_auto_sharded_bot_works_the_same(discord_bot: BotFactory, world: World) -> None:
+    fake = world.fake
+    bot = await discord_bot(DISCORD_SHARD_COUNT=1)
+    assert fake.identifies[-1]["shard"] == [0, 1]
+    interaction = await fake.slash(world.guild, world.channel, "help")
+    job = await bot.final_job(await bot.thread_of(interaction))
+    assert "Done" in job["content"]
