@@ -32,6 +32,17 @@ log = logging.getLogger(__name__)
 
 MAX_RATELIMIT_TIMEOUT = 30.0  # discord.py's minimum; longer waits raise discord.RateLimited
 
+INVITE_PERMISSIONS = discord.Permissions(
+    view_channel=True, send_messages=True, send_messages_in_threads=True, create_public_threads=True,
+    manage_threads=True, embed_links=True, attach_files=True, read_message_history=True, add_reactions=True,
+)
+
+
+def invite_url(application_id: int) -> str:
+    """The OAuth2 link that adds the bot with the scopes and permissions it needs."""
+    return (f"https://discord.com/oauth2/authorize?client_id={application_id}"
+            f"&scope=bot+applications.commands&permissions={INVITE_PERMISSIONS.value}")
+
 
 def intents(settings: Settings) -> discord.Intents:
     """The default intents; message content (privileged) only when asked for."""
@@ -71,6 +82,7 @@ class DiscordBot:
         self.commands = Commands(self.sessions, conversations, self.cache, self.staging_dir,
                                  settings.max_upload_mb * 1024 * 1024)
         self.tree.add_command(build_group(self.commands))
+        self.tree.on_error = self._on_command_error  # type: ignore[method-assign]
         self.button_cls = make_turn_button(conversations, self._button_allowed)
         self.client.add_dynamic_items(self.button_cls)
         self.port = DiscordPort(self.client, self.button_cls, self.staging_dir, options)
@@ -79,6 +91,13 @@ class DiscordBot:
         self.client.event(self.on_message)
         self.client.event(self.on_ready)
         self._connection: asyncio.Task[None] | None = None
+
+    async def _on_command_error(self, interaction: discord.Interaction[Any],
+                                error: app_commands.AppCommandError) -> None:
+        """A bug must not leave the person watching "thinking…" forever."""
+        log.error("/director failed", exc_info=error)
+        if interaction.response.is_done():
+            await self.sessions.reply(interaction, "Something went wrong on my side; please try again.")
 
     async def _button_allowed(self, interaction: discord.Interaction[Any]) -> bool:
         return self.sessions.guild_allowed(interaction.guild_id)
@@ -90,6 +109,8 @@ class DiscordBot:
 
     async def on_ready(self) -> None:
         log.info("connected to Discord as %s in %d server(s)", self.client.user, len(self.client.guilds))
+        if self.client.application_id:
+            log.info("invite link: %s", invite_url(self.client.application_id))
 
     # lifecycle ---------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ import discord.http
 import pytest
 
 from adapters.discord import urls
-from adapters.discord.client import DiscordBot, create_client, intents
+from adapters.discord.client import INVITE_PERMISSIONS, DiscordBot, create_client, intents, invite_url
 from bot.settings import SettingsError
 from bot.wiring import build_app
 from tests.conftest import make_settings
@@ -79,3 +79,9 @@ async def test_sync_publishes_the_director_group_to_a_guild(tmp_path: Path) -> N
         await app.stop()
         await fake.close()
         urls.apply(None, None)
+
+
+def test_invite_link_scopes_and_permissions() -> None:
+    assert INVITE_PERMISSIONS.value == 326417632320  # the number docs/discord.md gives
+    assert invite_url(42) == ("https://discord.com/oauth2/authorize?client_id=42"
+                              "&scope=bot+applications.commands&permissions=326417632320")
