@@ -45,7 +45,7 @@ async def show_hits(ctx: AgentContext, agent_name: str, query: str, shots: list[
     ctx.output.push_update()
     lines = [f"Found {len(hits)} hit(s) for {query!r} in {len(videos)} video(s):"]
     lines += [_hit_line(number, hit) for number, hit in enumerate(hits, start=1)]
-    compiled = await _compile(ctx, agent_name, ordered)
+    compiled = await _compile(ctx, agent_name, query, ordered)
     if isinstance(compiled, VideoData):
         lines.append(f"All hits as one stream: {links_line(compiled)}")
     else:
@@ -78,7 +78,7 @@ def _hit_line(number: int, hit: Hit) -> str:
     return f"{number}. {hit.title!r} (id {hit.video_id}) {fmt_span(hit.start, hit.end)} “{text}”"
 
 
-async def _compile(ctx: AgentContext, agent_name: str, ordered: list[Shot]) -> VideoData | str:
+async def _compile(ctx: AgentContext, agent_name: str, query: str, ordered: list[Shot]) -> VideoData | str:
     """The hits as one stream card, or why not: the hits stand on their own either way."""
     refs = [ShotRef(video_id=s.video_id, start=s.start, end=s.end) for s in ordered]
     try:
@@ -88,7 +88,7 @@ async def _compile(ctx: AgentContext, agent_name: str, ordered: list[Shot]) -> V
     except DirectorError as exc:
         log.info("hits not compiled", extra={"agent": agent_name, "error": type(exc).__name__})
         return exc.user_message
-    data = stream_data(link, name=f"{len(refs)} hit(s)")
+    data = stream_data(link, name=f"{len(refs)} hit(s) for {query!r}")
     ctx.output.add_card(VideoCard(agent_name=agent_name, video=data))
     ctx.output.push_update()
     return data
