@@ -14,7 +14,7 @@ from core.video.backend import Capability
 
 class GenerateVideoParams(BaseModel):
     prompt: str = Field(min_length=1, description="What the video should show, in detail.")
-    duration: float = Field(default=5, gt=0, le=60, description="Length in seconds.")
+    duration: int = Field(default=5, ge=5, le=8, description="Length in whole seconds, 5 to 8 (VideoDB's range).")
 
 
 class GenerateVideoAgent(BaseAgent[GenerateVideoParams]):
