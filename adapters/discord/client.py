@@ -85,7 +85,9 @@ class DiscordBot:
         self.tree.on_error = self._on_command_error  # type: ignore[method-assign]
         self.button_cls = make_turn_button(conversations, self._button_allowed)
         self.client.add_dynamic_items(self.button_cls)
-        self.port = DiscordPort(self.client, self.button_cls, self.staging_dir, options)
+        # A finished turn may have added videos: autocomplete re-lists that channel next time.
+        self.port = DiscordPort(self.client, self.button_cls, self.staging_dir, options,
+                                on_final=lambda turn: self.cache.invalidate(turn.thread.channel))
         app.register_port(self.port)
         conversations.register_fetcher("discord", fetch_attachment)
         self.client.event(self.on_message)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,8 +63,10 @@ class DiscordTurnObserver:
     """Renders one turn's OutputMessage into one Discord message."""
 
     def __init__(self, client: discord.Client, turn: TurnRef, save_ref: SaveRef, windows: RateWindows,
-                 options: DeliveryOptions, button_cls: ButtonClass, clips: InlineClip) -> None:
+                 options: DeliveryOptions, button_cls: ButtonClass, clips: InlineClip,
+                 on_final: Callable[[TurnRef], None] | None = None) -> None:
         self._client = client
+        self._on_final = on_final
         self._turn = turn
         self._save_ref = save_ref
         self._options = options
@@ -113,6 +116,8 @@ class DiscordTurnObserver:
         finally:
             if clip_path is not None:
                 clip_path.unlink(missing_ok=True)
+            if self._on_final is not None:
+                self._on_final(self._turn)
 
     async def _inline_clip(self, message: OutputMessage) -> Path | None:
         if message.status != MsgStatus.success or not self._options.inline_clips or self._client.is_closed():
@@ -241,8 +246,10 @@ class DiscordPort:
     platform = "discord"
 
     def __init__(self, client: discord.Client, button_cls: ButtonClass, staging_dir: Path,
-                 options: DeliveryOptions | None = None) -> None:
+                 options: DeliveryOptions | None = None,
+                 on_final: Callable[[TurnRef], None] | None = None) -> None:
         self._client = client
+        self._on_final = on_final
         self._button_cls = button_cls
         self.options = options or DeliveryOptions()
         self._windows = RateWindows(self.options.edits_per_window, self.options.window_seconds)
@@ -251,7 +258,7 @@ class DiscordPort:
 
     def observer_for(self, turn: TurnRef, save_ref: SaveRef) -> DiscordTurnObserver:
         observer = DiscordTurnObserver(self._client, turn, save_ref, self._windows, self.options,
-                                       self._button_cls, self._clips)
+                                       self._button_cls, self._clips, self._on_final)
         self.observers.append(observer)
         del self.observers[:-100]  # keep the last few, for benchmarks and debugging
         return observer
