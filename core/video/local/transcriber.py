@@ -77,11 +77,12 @@ def _load(name: str) -> Any:
     with _load_lock:
         if name in _models:
             return _models[name]
+        source, expected = resolve_model(name)
+        if expected is not None or Path(source).is_dir():
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before huggingface_hub reads it
         from faster_whisper import WhisperModel
 
-        source, expected = resolve_model(name)
         if expected is not None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
             actual = sha256_of(Path(source) / "model.bin")
             if actual != expected:
                 raise BackendError(
