@@ -80,8 +80,10 @@ class SlackRuntime:
     def socket_mode(self, app_token: str) -> SocketMode:
         return SocketMode(self.bolt, app_token, self.client)
 
-    async def close(self) -> None:
+    async def close(self, grace: float = 5.0) -> None:
+        """After `app.stop()`: finish or stop this adapter's own background work."""
         await self.listeners.drain()
+        await self.port.aclose(grace)
 
 
 def create_slack_runtime(app: "App", settings: "Settings", options: SlackOptions | None = None,
@@ -121,5 +123,5 @@ async def run_slack(settings: "Settings", *, http: bool, host: str = "0.0.0.0") 
             await socket.close()
         if server is not None:
             await server.stop()
-        await runtime.close()
         await app.stop()
+        await runtime.close()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
@@ -75,6 +76,12 @@ class SlackTurnObserver:
             render, self._edit, min_interval=options.min_interval,
             window=coalescer_window.get(turn.thread.workspace_id),
         )
+
+    def pending(self) -> list[asyncio.Task[None]]:
+        """Work still running for this turn (the first post, the edit loop)."""
+        # EditCoalescer has no public handle on its loop task; read it for shutdown only.
+        tasks = [self._post_task, getattr(self._coalescer, "_task", None)]
+        return [t for t in tasks if t is not None and not t.done()]
 
     @property
     def edits_sent(self) -> int:
@@ -171,5 +178,19 @@ class SlackPort:
         self.options = options or DeliveryOptions()
         self._windows = RateWindows(self.options.edits_per_window, self.options.window_seconds)
 
+        self._observers: weakref.WeakSet[SlackTurnObserver] = weakref.WeakSet()
+
     def observer_for(self, turn: TurnRef, save_ref: SaveRef) -> SlackTurnObserver:
-        return SlackTurnObserver(self._client, turn, save_ref, self._windows, self.options)
+        observer = SlackTurnObserver(self._client, turn, save_ref, self._windows, self.options)
+        self._observers.add(observer)
+        return observer
+
+    async def aclose(self, grace: float = 5.0) -> None:
+        """At shutdown: let in-flight edits land for up to `grace` seconds, then stop them."""
+        tasks = [task for observer in list(self._observers) for task in observer.pending()]
+        if not tasks:
+            return
+        _, late = await asyncio.wait(tasks, timeout=grace)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)

@@ -116,8 +116,8 @@ class SlackBot:
             return
         self.stopped = True
         await self.server.stop()
-        await self.runtime.close()
         await self.app.stop()
+        await self.runtime.close(grace=2.0)
 
 
 BotFactory = Callable[..., Awaitable[SlackBot]]
