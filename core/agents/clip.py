@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, model_validator
 
 from core.agents.base import AgentContext, AgentResponse, BaseAgent
-from core.agents.hits import recall_hit
+from core.agents.hits import playable_range, recall_hit
 from core.agents.present import fmt_span, links_line, stream_data
 from core.agents.progress import Progress
 from core.agents.resolve import LAST_VIDEO_KEY, VIDEO_DESCRIPTION, resolve_video
@@ -63,6 +63,6 @@ async def _target(ctx: AgentContext, params: ClipParams) -> tuple[VideoInfo, flo
         ctx.session.memory[LAST_VIDEO_KEY] = info.id
         if params.start is not None and params.end is not None:
             return info, params.start, params.end
-        return info, hit.start, hit.end
+        return (info, *playable_range(hit.start, hit.end, info.length))
     assert params.video is not None and params.start is not None and params.end is not None
     return await resolve_video(ctx.session, params.video), params.start, params.end

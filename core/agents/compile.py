@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, model_validator
 
 from core.agents.base import AgentContext, AgentResponse, BaseAgent
-from core.agents.hits import recall_hit
+from core.agents.hits import playable_range, recall_hit
 from core.agents.present import fmt_span, links_line, stream_data
 from core.agents.progress import Progress
 from core.agents.resolve import VIDEO_DESCRIPTION, resolve_video
@@ -85,7 +85,9 @@ async def _refs(ctx: AgentContext, params: CompileParams) -> tuple[list[ShotRef]
     if params.hits is not None:
         for number in params.hits:
             hit = recall_hit(ctx.session, number)
-            refs.append(ShotRef(video_id=hit.video_id, start=hit.start, end=hit.end))
+            info = await ctx.session.collection.get_video(hit.video_id)
+            start, end = playable_range(hit.start, hit.end, info.length)
+            refs.append(ShotRef(video_id=hit.video_id, start=start, end=end))
             titles.append(hit.title)
         return refs, titles
     for item in params.ranges or []:

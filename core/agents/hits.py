@@ -10,6 +10,22 @@ from core.video.backend import Shot
 
 LAST_HITS_KEY = "last_hits"
 
+# A hit's times are those of the words that matched; a clip of just those words is too
+# short to follow, so streams of hits play them with some context around.
+HIT_LEAD_S = 1.0
+HIT_TAIL_S = 1.5
+HIT_MIN_S = 3.0
+
+
+def playable_range(start: float, end: float, length: float | None) -> tuple[float, float]:
+    """The range to play for a hit: padded, at least `HIT_MIN_S` long, inside the video."""
+    lo = max(0.0, start - HIT_LEAD_S)
+    hi = max(end + HIT_TAIL_S, lo + HIT_MIN_S)
+    if length is not None:
+        hi = min(hi, length)
+        lo = max(0.0, min(lo, hi - HIT_MIN_S))
+    return round(lo, 3), round(hi, 3)
+
 
 class Hit(BaseModel):
     video_id: str

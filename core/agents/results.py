@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from core.agents.base import AgentContext
-from core.agents.hits import Hit, remember_hits
+from core.agents.hits import Hit, playable_range, remember_hits
 from core.agents.present import fmt_span, links_line, stream_data
 from core.agents.progress import Progress
 from core.errors import DirectorError
@@ -45,7 +45,7 @@ async def show_hits(ctx: AgentContext, agent_name: str, query: str, shots: list[
     ctx.output.push_update()
     lines = [f"Found {len(hits)} hit(s) for {query!r} in {len(videos)} video(s):"]
     lines += [_hit_line(number, hit) for number, hit in enumerate(hits, start=1)]
-    compiled = await _compile(ctx, agent_name, query, ordered)
+    compiled = await _compile(ctx, agent_name, query, ordered, videos)
     if isinstance(compiled, VideoData):
         lines.append(f"All hits as one stream: {links_line(compiled)}")
     else:
@@ -78,9 +78,11 @@ def _hit_line(number: int, hit: Hit) -> str:
     return f"{number}. {hit.title!r} (id {hit.video_id}) {fmt_span(hit.start, hit.end)} “{text}”"
 
 
-async def _compile(ctx: AgentContext, agent_name: str, query: str, ordered: list[Shot]) -> VideoData | str:
+async def _compile(ctx: AgentContext, agent_name: str, query: str, ordered: list[Shot],
+                   videos: dict[str, VideoInfo]) -> VideoData | str:
     """The hits as one stream card, or why not: the hits stand on their own either way."""
-    refs = [ShotRef(video_id=s.video_id, start=s.start, end=s.end) for s in ordered]
+    refs = [ShotRef(video_id=s.video_id, start=span[0], end=span[1]) for s in ordered
+            for span in [playable_range(s.start, s.end, videos[s.video_id].length)]]
     try:
         with Progress(ctx, agent_name, f"compiling {len(refs)} hit(s) into one stream…") as progress:
             link = await ctx.session.collection.compile(refs, progress.report)
