@@ -39,8 +39,8 @@ async def test_attached_video_is_uploaded_indexed_and_clipped(
         assert media.status == 200
         assert len(await media.read()) > 1000
 
-    inline = await fake_slack.wait_until(
-        lambda: [m for m in fake_slack.thread(CHANNEL, root["ts"]) if m.files])
+    inline = await fake_slack.wait_until(lambda: [
+        m for m in fake_slack.thread(CHANNEL, root["ts"]) if m.files and "0:00–0:03" in m.files[0]["title"]])
     assert len(inline) == 1 and fake_slack.uploads[inline[0].files[0]["id"]][4:8] == b"ftyp"
 
 

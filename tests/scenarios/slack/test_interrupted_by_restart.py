@@ -27,6 +27,8 @@ async def test_restart_marks_the_card_interrupted(slack_bot: BotFactory, fake_sl
     await first.send(event)
     await asyncio.wait_for(started.wait(), 20)
     [card] = await fake_slack.wait_until(lambda: first.cards(CHANNEL, event["ts"]))
+    # Edits start only once the card's (channel, ts) is stored, as a restart needs it.
+    await fake_slack.wait_until(lambda: card.edits >= 1)
     edits_before = card.edits
 
     # The process dies without finishing the turn: its runner is simply never stopped.
