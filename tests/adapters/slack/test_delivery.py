@@ -95,3 +95,39 @@ async def test_a_lost_card_is_posted_once_with_the_final_state(fake_slack: FakeS
     await observer.on_publish(message)
     cards = fake_slack.thread(CHANNEL, THREAD)
     assert len(cards) == 1 and "result" in cards[0].all_text()
+
+
+async def test_inline_clip_without_files_write_is_skipped_quietly(
+    fake_slack: FakeSlack, slack_client: AsyncWebClient
+) -> None:
+    from aiohttp import web
+
+    from core.messages import VideoCard, VideoData
+
+    async def clip(request: web.Request) -> web.Response:
+        return web.Response(body=b"\x00" * 100, content_type="video/mp4")
+
+    served = web.Application()
+    served.router.add_get("/clip.mp4", clip)
+    runner = web.AppRunner(served)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/clip.mp4"  # type: ignore[union-attr]
+    try:
+        for scopes_ok in (False, True):
+            if not scopes_ok:
+                fake_slack.token_scopes["xoxb-test"].discard("files:write")
+            else:
+                fake_slack.token_scopes["xoxb-test"].add("files:write")
+            refs = Refs()
+            observer = SlackPort(slack_client, DeliveryOptions(min_interval=0)).observer_for(
+                turn(turn_id=f"t{scopes_ok}"), refs)
+            message = OutputMessage(turn_id=f"t{scopes_ok}", status=MsgStatus.success)
+            message.add_card(VideoCard(video=VideoData(id="v1", name="clip", player_url="https://p.test/w",
+                                                       download_url=url, size_bytes=100)))
+            await observer.on_publish(message)
+            assert bool(fake_slack.uploads) is scopes_ok
+        assert refs.saved[-1]["uploads"] == "v1"
+    finally:
+        await runner.cleanup()
