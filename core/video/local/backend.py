@@ -54,6 +54,7 @@ MIN_RANGE_S = 0.1
 MAX_PIECES = 200
 THUMBNAIL_AT_S = 1.0
 RANGE_SLACK_S = 0.05  # an end this close past the video's end is read as "to the end"
+PROGRESS_STEP_BYTES = 1 << 20  # report downloads per MiB, not per chunk
 
 
 def new_id() -> str:
@@ -186,7 +187,9 @@ class LocalBackend(VideoBackend):
         staging.mkdir(parents=True)
         try:
             received = staging / "upload"
-            await self._receive(source, received, progress)
+            final_url = await self._receive(source, received, progress)
+            if final_url and not name and not source.filename:
+                name = _video_name(None, UploadSource(url=final_url))  # after redirects: the real file's name
             progress("Checking the file", None)
             info = await self._check_video(received, source.describe())
             prepared, suffix = await self._prepare(received, info, source)
@@ -197,18 +200,23 @@ class LocalBackend(VideoBackend):
         progress("Uploaded", 1.0)
         return self._info(row)
 
-    async def _receive(self, source: UploadSource, target: Path, progress: ProgressFn) -> None:
+    async def _receive(self, source: UploadSource, target: Path, progress: ProgressFn) -> str | None:
+        """Put the upload's bytes in `target`; for a link, return the URL after redirects."""
         given = [value for value in (source.url, source.path, source.data) if value is not None]
         if len(given) != 1:
             raise InputError("Give me exactly one link, file or attachment to upload.")
         if source.url is not None:
             fetcher = SafeFetcher(max_bytes=self.max_upload_bytes, allow_private=self.allow_private_urls)
 
-            def report(done: int, total: int | None) -> None:
-                progress("Downloading", done / total if total else None)
+            reported = [0]
 
-            await fetcher.fetch(source.url, target, report)
-        elif source.path is not None:
+            def report(done: int, total: int | None) -> None:
+                if done - reported[0] >= PROGRESS_STEP_BYTES or (total and done >= total):
+                    reported[0] = done
+                    progress("Downloading", done / total if total else None)
+
+            return await fetcher.fetch(source.url, target, report)
+        if source.path is not None:
             path = Path(source.path)
             if not path.is_file():
                 raise NotAVideo(f"I can't find a file at {path}.")
@@ -222,6 +230,7 @@ class LocalBackend(VideoBackend):
             if len(data) > self.max_upload_bytes:
                 raise TooLarge(self._too_large(source.describe(), len(data)))
             await asyncio.to_thread(target.write_bytes, data)
+        return None
 
     def _too_large(self, what: str, size: int) -> str:
         return (f"{what} is {size / 1_048_576:.1f} MB, over the upload limit of "

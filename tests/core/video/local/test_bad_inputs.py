@@ -90,8 +90,11 @@ async def test_url_upload_from_an_allowed_server_follows_redirects(
 ) -> None:
     backend = library.with_limits(allow_private_urls=True)
     for name in ("hop", "relative-hop"):
-        video = await backend.upload(library.collection_id, UploadSource(url=f"{file_server.base_url}/{name}"))
-        assert video.length == pytest.approx(talk.length, abs=0.05)
+        progress: list[tuple[str, float | None]] = []
+        video = await backend.upload(library.collection_id, UploadSource(url=f"{file_server.base_url}/{name}"),
+                                     progress=lambda message, fraction: progress.append((message, fraction)))
+        assert video.length == pytest.approx(talk.length, abs=0.05) and video.name == "talk"
+        assert ("Downloading", 1.0) in progress and progress[-1] == ("Uploaded", 1.0)
         await backend.delete_video(library.collection_id, video.id)
 
 
