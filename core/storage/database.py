@@ -23,12 +23,21 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy emit BEGIN itself (see _sqlite_begin), not the driver.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    """Take the write lock at BEGIN: in WAL mode a read that later upgrades to a write
+    fails at once with SQLITE_BUSY when another process wrote in between (busy_timeout
+    does not cover that), so concurrent accepts would see "database is locked"."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_engine(url: str, *, search_path: str | None = None) -> AsyncEngine:
@@ -37,8 +46,13 @@ def create_engine(url: str, *, search_path: str | None = None) -> AsyncEngine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # One connection per process: SQLite has one writer at a time anyway, and the pool
+        # queues this process's coroutines fairly, where SQLite's busy handler would let
+        # some starve. Other processes wait on busy_timeout.
+        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0,
+                                     pool_timeout=120)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     connect_args = {"server_settings": {"search_path": search_path}} if search_path else {}
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=connect_args)

@@ -135,3 +135,31 @@ async def test_output_message_round_trips_all_card_types() -> None:
     message.add_card(ImageCard(url="http://x/i.jpg"))
     message.add_card(SearchResultsCard(query="q", results=[SearchResultVideo(video_id="v", shots=[ShotData(start=1, end=2)])]))
     assert OutputMessage.model_validate(message.model_dump(mode="json")) == message
+
+
+async def test_many_concurrent_writers_do_not_lock_sqlite(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A burst of accepts in one process (a Discord benchmark once saw "database is locked")."""
+    store = Store(create_engine(f"sqlite+aiosqlite:///{tmp_path / 'burst.db'}"))
+    await migrate(store.engine)
+    session_id = await _session(store)
+
+    async def accept(number: int) -> None:
+        assert await store.ledger.claim([f"burst:{number}"])
+        await store.turns.create(session_id, InputMessage(text=str(number)))
+        await store.turns.set_status((await store.turns.for_session(session_id))[0].id, TurnStatus.running)
+
+    await asyncio.gather(*(accept(number) for number in range(50)))
+    assert len(await store.turns.for_session(session_id)) == 50
+    await store.close()
+
+
+async def test_two_processes_share_one_sqlite_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
+    first, second = Store(create_engine(url)), Store(create_engine(url))
+    await migrate(first.engine)
+    session_id = await _session(first)
+    await asyncio.gather(*(store.turns.create(session_id, InputMessage(text=str(n)))
+                           for n in range(4) for store in (first, second)))
+    assert [t.seq for t in await second.turns.for_session(session_id)] == list(range(1, 9))
+    await first.close()
+    await second.close()
