@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from core.messages import utcnow
@@ -134,7 +134,7 @@ class LocalVideoRow(Base):
     width: Mapped[int | None] = mapped_column(Integer, nullable=True)
     height: Mapped[int | None] = mapped_column(Integer, nullable=True)
     has_audio: Mapped[bool] = mapped_column(default=True)
-    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     source: Mapped[str] = mapped_column(Text, default="")
     indexed: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -165,6 +165,6 @@ class LocalStreamRow(Base):
     title: Mapped[str] = mapped_column(String(512))
     file_path: Mapped[str] = mapped_column(Text)
     duration: Mapped[float] = mapped_column(Float)
-    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     spec: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # what was cut, for reuse
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

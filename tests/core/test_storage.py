@@ -163,3 +163,15 @@ async def test_two_processes_share_one_sqlite_file(tmp_path) -> None:  # type: i
     assert [t.seq for t in await second.turns.for_session(session_id)] == list(range(1, 9))
     await first.close()
     await second.close()
+
+
+async def test_file_sizes_over_2_gib_fit(store: Store) -> None:
+    from core.storage.models import LocalCollectionRow, LocalVideoRow
+
+    async with store.sessionmaker.begin() as db:
+        db.add(LocalCollectionRow(id="c", name="c"))
+    async with store.sessionmaker.begin() as db:
+        db.add(LocalVideoRow(id="v", collection_id="c", name="big", file_path="media/v.mp4", duration=1.0,
+                             size_bytes=5 * 1024**3))
+    async with store.sessionmaker() as db:
+        assert (await db.get(LocalVideoRow, "v")).size_bytes == 5 * 1024**3  # type: ignore[union-attr]
