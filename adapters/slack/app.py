@@ -45,8 +45,11 @@ class Listeners:
     """What the Bolt listeners do; kept apart from Bolt's wiring to stay readable."""
 
     def __init__(self, client: AsyncWebClient, conversations: Conversations, *, allowed_channels: list[str],
-                 admin_users: list[str], react: bool) -> None:
+                 admin_users: list[str], react: bool, accept_concurrency: int = 1) -> None:
         self._client = client
+        # Bolt has already acked when a listener runs, but the listener's database work
+        # shares the event loop with the acks of a burst; a small gate keeps acks fast.
+        self._gate = asyncio.Semaphore(accept_concurrency)
         self._conversations = conversations
         self._allowed = set(allowed_channels)
         self._react = react
@@ -58,6 +61,14 @@ class Listeners:
         return not self._allowed or channel in self._allowed
 
     async def app_mention(self, body: dict[str, Any], bot_user_id: str | None) -> None:
+        async with self._gate:
+            await self._app_mention(body, bot_user_id)
+
+    async def message(self, body: dict[str, Any], bot_user_id: str | None) -> None:
+        async with self._gate:
+            await self._message(body, bot_user_id)
+
+    async def _app_mention(self, body: dict[str, Any], bot_user_id: str | None) -> None:
         event = body["event"]
         channel, thread_ts = event["channel"], event.get("thread_ts") or event["ts"]
         if not self.allowed(channel):
@@ -72,7 +83,7 @@ class Listeners:
             return
         await self._accept(inbound.app_mention(body, bot_user_id), event)  # type: ignore[arg-type]
 
-    async def message(self, body: dict[str, Any], bot_user_id: str | None) -> None:
+    async def _message(self, body: dict[str, Any], bot_user_id: str | None) -> None:
         incoming = inbound.message(body, bot_user_id)  # type: ignore[arg-type]
         if incoming is None or not self.allowed(incoming.thread.channel_id):
             return

@@ -453,3 +453,40 @@ def block_action(action_id: str, value: str, *, channel: str, message_ts_: str, 
         "actions": [{"action_id": action_id, "block_id": "director_controls", "value": value, "type": "button",
                      "action_ts": str(time.time())}],
     }
+
+
+async def _serve_forever(port: int) -> None:
+    """`python -m tests.fakes.slack_api --port 8900`: the fake on a fixed port, for
+    trying `director-bot slack --http` by hand (see docs/slack.md)."""
+    import logging
+
+    fake = FakeSlack()
+    app = web.Application()
+    for method, path, handler in (("POST", "/api/{method}", fake._api), ("POST", "/upload/{file_id}", fake._upload),
+                                  ("GET", "/files-pri/{file_id}/{name}", fake._download)):
+        app.router.add_route(method, path, handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    fake.port = port
+    logging.getLogger(__name__).warning("fake Slack Web API at %s (bot token %s)", fake.api_url, BOT_TOKEN)
+    seen = 0
+    while True:
+        async with fake._changed:
+            await fake._changed.wait()
+        for record in fake.requests[seen:]:
+            print(f"{record.method} {json.dumps(record.params, ensure_ascii=False)[:300]}", flush=True)
+        seen = len(fake.requests)
+
+
+if __name__ == "__main__":
+    import argparse
+    import logging
+
+    parser = argparse.ArgumentParser(description="Run the fake Slack Web API on loopback.")
+    parser.add_argument("--port", type=int, default=8900)
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        asyncio.run(_serve_forever(parser.parse_args().port))
+    except KeyboardInterrupt:
+        pass
