@@ -64,6 +64,8 @@ class TurnExecutor:
         self.work_dir = work_dir
         self.max_upload_bytes = max_upload_bytes
         self.persist_interval_s = persist_interval_s
+        # Set when the process shuts down: turns stopped then end as interrupted, not cancelled.
+        self.shutting_down = False
 
     async def prepare(self, turn_id: str) -> PreparedTurn:
         """Load a turn and attach its observers; its message shows it as queued."""
@@ -114,8 +116,13 @@ class TurnExecutor:
             outcome = await self.engine.run(ctx, prepared.input, history)
             status, context, error = outcome.status, outcome.context, outcome.error
         except asyncio.CancelledError:
-            status, context = MsgStatus.cancelled, [user, ContextMessage.assistant("(Cancelled by the person.)")]
-            output.add_action("Cancelled")
+            if self.shutting_down:
+                status, note = MsgStatus.interrupted, "(Interrupted by a restart.)"
+                output.add_action("Interrupted by a restart")
+            else:
+                status, note = MsgStatus.cancelled, "(Cancelled by the person.)"
+                output.add_action("Cancelled")
+            context = [user, ContextMessage.assistant(note)]
         except Exception as exc:
             log.exception("turn %s failed", prepared.turn.id)
             error = type(exc).__name__

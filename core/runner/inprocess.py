@@ -37,9 +37,13 @@ class InProcessRunner(TurnRunner):
         await self._executor.interrupt_stale(self._platforms())
 
     async def stop(self) -> None:
+        """Stop running turns; they end as interrupted so their messages offer Retry."""
         self._stopping = True
-        for task in list(self._running.values()):
+        self._executor.shutting_down = True
+        running = list(self._running.values())
+        for task in running:
             task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)  # let them store and show their end
         workers = list(self._workers.values())
         for worker in workers:
             worker.cancel()
@@ -79,12 +83,12 @@ class InProcessRunner(TurnRunner):
             try:
                 return await asyncio.shield(task)
             except asyncio.CancelledError:
-                if task.cancelled() or not task.done():
+                if not task.done() and not task.cancelling():
                     task.cancel()
                     try:
                         return await task
                     except asyncio.CancelledError:
-                        return TurnStatus.cancelled
+                        return TurnStatus.interrupted if self._stopping else TurnStatus.cancelled
                 return task.result()
             finally:
                 self._running.pop(turn_id, None)

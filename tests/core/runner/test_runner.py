@@ -179,3 +179,14 @@ async def test_session_memory_reaches_the_next_turn(make_app: AppFactory) -> Non
     assert second is not None and not second.new_session
     await app.conversations.wait(second.turn.turn_id)
     assert seen[1] == ["find pricing", "reply 1", "clip the second hit"]
+
+
+async def test_stopping_the_process_interrupts_running_turns(make_app: AppFactory) -> None:
+    gated = GatedLLM()
+    port = RecordingPort()
+    app = await make_app(llm=ScriptedLLM(gated.script), ports=[port])
+    running = await app.conversations.accept(incoming("long job"))
+    await gated.wait_started(1)
+    await app.runner.stop()
+    assert port.published[running.turn.turn_id].status is MsgStatus.interrupted
+    assert (await app.store.turns.get(running.turn.turn_id)).status == "interrupted"  # type: ignore[union-attr]
