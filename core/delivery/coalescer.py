@@ -47,6 +47,11 @@ class EditCoalescer(Generic[R]):
         self.edits_sent = 0
 
     @property
+    def in_flight(self) -> asyncio.Task[None] | None:
+        """The edit loop while it runs (a shutdown may await it)."""
+        return self._task if self._task is not None and not self._task.done() else None
+
+    @property
     def last_render(self) -> R | None:
         return self._last_render
 
