@@ -79,7 +79,6 @@ class SlackTurnObserver:
 
     def pending(self) -> list[asyncio.Task[None]]:
         """Work still running for this turn (the first post, the edit loop)."""
-        # EditCoalescer has no public handle on its loop task; read it for shutdown only.
         tasks = [self._post_task, self._coalescer.in_flight]
         return [t for t in tasks if t is not None and not t.done()]
 
