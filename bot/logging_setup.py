@@ -13,7 +13,7 @@ _SECRET_PATTERNS = [
     re.compile(r"sk-[A-Za-z0-9_-]{8,}"),  # OpenAI-style keys
     re.compile(r"(?i)(authorization|x-access-token|token|api[_-]?key)([\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"),
 ]
-_STANDARD = set(vars(logging.makeLogRecord({})))
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
 def redact(text: str) -> str:
