@@ -457,7 +457,7 @@ def block_action(action_id: str, value: str, *, channel: str, message_ts_: str, 
 
 async def _serve_forever(port: int) -> None:
     """`python -m tests.fakes.slack_api --port 8900`: the fake on a fixed port, for
-    trying `director-bot slack --http` by hand (see docs/slack.md)."""
+    trying `director-bot slack --http` by hand (see the README's Slack section)."""
     import logging
 
     fake = FakeSlack()

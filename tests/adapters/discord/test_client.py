@@ -82,6 +82,6 @@ async def test_sync_publishes_the_director_group_to_a_guild(tmp_path: Path) -> N
 
 
 def test_invite_link_scopes_and_permissions() -> None:
-    assert INVITE_PERMISSIONS.value == 326417632320  # the number docs/discord.md gives
+    assert INVITE_PERMISSIONS.value == 326417632320  # the number the README gives
     assert invite_url(42) == ("https://discord.com/oauth2/authorize?client_id=42"
                               "&scope=bot+applications.commands&permissions=326417632320")
