@@ -26,11 +26,12 @@ import discord
 from adapters.discord.clips import InlineClip
 from adapters.discord.render import DiscordRender, render
 from adapters.discord.views import build_view
-from core.delivery.coalescer import EditCoalescer
+from core.delivery.job_message import JobMessageObserver
 from core.delivery.port import SaveRef, TurnRef
 from core.delivery.rate import RateWindows
 from core.errors import RateLimited
 from core.messages import MsgStatus, OutputMessage
+from core.retry_after import parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -53,66 +54,36 @@ class DeliveryOptions:
 
 def retry_after(exc: discord.HTTPException) -> float:
     headers = getattr(exc.response, "headers", None) or {}
-    try:
-        return float(headers.get("Retry-After", 1.0))
-    except (TypeError, ValueError):
-        return 1.0
+    return parse_retry_after(headers.get("Retry-After")) or 1.0
 
 
-class DiscordTurnObserver:
+class DiscordTurnObserver(JobMessageObserver[DiscordRender]):
     """Renders one turn's OutputMessage into one Discord message."""
 
     def __init__(self, client: discord.Client, turn: TurnRef, save_ref: SaveRef, windows: RateWindows,
                  options: DeliveryOptions, button_cls: ButtonClass, clips: InlineClip,
                  on_final: Callable[[TurnRef], None] | None = None) -> None:
+        channel = turn.output_ref["channel"] if turn.output_ref else turn.thread.thread_id
+        super().__init__(turn, save_ref, min_interval=options.min_interval, window=windows.get(channel))
         self._client = client
         self._on_final = on_final
-        self._turn = turn
-        self._save_ref = save_ref
         self._options = options
         self._button_cls = button_cls
         self._clips = clips
-        self._ref: dict[str, str] | None = dict(turn.output_ref) if turn.output_ref else None
-        self._post_task: asyncio.Task[None] | None = None
-        self._latest: OutputMessage | None = None
         self._file: str | None = None
         self._in_parent = False  # the thread was locked: the job message lives in the parent channel
-        channel = self._ref["channel"] if self._ref else turn.thread.thread_id
-        self._coalescer: EditCoalescer[DiscordRender] = EditCoalescer(
-            self._render, self._edit, min_interval=options.min_interval, window=windows.get(channel))
 
-    @property
-    def edits_sent(self) -> int:
-        return self._coalescer.edits_sent
-
-    @property
-    def ref(self) -> dict[str, str] | None:
-        return self._ref
-
-    def _render(self, message: OutputMessage) -> DiscordRender:
+    def render(self, message: OutputMessage) -> DiscordRender:
         rendered = render(message).with_file(self._file)
         return _in_parent(rendered, self._turn.thread.thread_id) if self._in_parent else rendered
 
-    # OutputObserver ------------------------------------------------------------------------
-
-    def on_update(self, message: OutputMessage) -> None:
-        self._latest = message
-        if self._ref is not None:
-            self._coalescer.update(message)
-        elif self._post_task is None:
-            self._post_task = asyncio.get_running_loop().create_task(self._post_first(message))
-
     async def on_publish(self, message: OutputMessage) -> None:
-        self._latest = message
         if self._post_task is not None:
             await asyncio.shield(self._post_task)
         clip_path = await self._inline_clip(message)
         self._file = str(clip_path) if clip_path else None
         try:
-            if self._ref is None:
-                await self._post(self._render(message))  # the job message never landed: post the end once
-            else:
-                await self._coalescer.finish(message)
+            await super().on_publish(message)
         finally:
             if clip_path is not None:
                 clip_path.unlink(missing_ok=True)
@@ -142,15 +113,6 @@ class DiscordTurnObserver:
                 kwargs["file"] = file
         return kwargs
 
-    async def _post_first(self, message: OutputMessage) -> None:
-        rendered = self._render(message)
-        await self._post(rendered)
-        if self._ref is None:
-            return
-        self._coalescer.prime(rendered)
-        if self._latest is not None and self._render(self._latest) != rendered:
-            self._coalescer.update(self._latest)
-
     async def _post(self, rendered: DiscordRender, channel_id: str | None = None) -> None:
         """Post the job message (in the thread, else its parent channel) and store where it is."""
         channel_id = channel_id or self._turn.thread.thread_id
@@ -175,8 +137,7 @@ class DiscordTurnObserver:
                     continue
                 log.error("could not post job %s (%s %s)", self._turn.turn_id, exc.status, exc.code)
                 return
-            self._ref = {"channel": str(sent.channel.id), "message": str(sent.id)}
-            await self._save_ref(self._ref)
+            await self._store_ref({"channel": str(sent.channel.id), "message": str(sent.id)})
             return
 
     async def _edit(self, rendered: DiscordRender) -> None:

@@ -25,11 +25,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.render import SlackRender, render, section
 from adapters.slack.uploads import InlineClips
-from core.delivery.coalescer import EditCoalescer
+from core.delivery.job_message import JobMessageObserver
 from core.delivery.port import SaveRef, TurnRef
 from core.delivery.rate import RateWindows
 from core.errors import RateLimited
 from core.messages import MsgStatus, OutputMessage
+from core.retry_after import parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -53,77 +54,30 @@ def retry_after(error: SlackApiError) -> float | None:
     if getattr(response, "status_code", None) != 429 and response.get("error") != "ratelimited":
         return None
     headers = {str(k).lower(): v for k, v in (getattr(response, "headers", None) or {}).items()}
-    value = headers.get("retry-after", "1")
-    try:
-        return float(value[0] if isinstance(value, list) else value)
-    except (TypeError, ValueError):
-        return 1.0
+    value = headers.get("retry-after")
+    return parse_retry_after(value[0] if isinstance(value, list) else value) or 1.0
 
 
-class SlackTurnObserver:
+class SlackTurnObserver(JobMessageObserver[SlackRender]):
     """Renders one turn's OutputMessage into one Slack message."""
 
     def __init__(self, client: AsyncWebClient, turn: TurnRef, save_ref: SaveRef,
                  coalescer_window: RateWindows, options: DeliveryOptions) -> None:
+        super().__init__(turn, save_ref, min_interval=options.min_interval,
+                         window=coalescer_window.get(turn.thread.workspace_id))
         self._client = client
-        self._turn = turn
-        self._save_ref = save_ref
-        self._ref: dict[str, str] | None = dict(turn.output_ref) if turn.output_ref else None
-        self._post_task: asyncio.Task[None] | None = None
-        self._latest: OutputMessage | None = None
         self._options = options
-        self._coalescer: EditCoalescer[SlackRender] = EditCoalescer(
-            render, self._edit, min_interval=options.min_interval,
-            window=coalescer_window.get(turn.thread.workspace_id),
-        )
 
-    def pending(self) -> list[asyncio.Task[None]]:
-        """Work still running for this turn (the first post, the edit loop)."""
-        tasks = [self._post_task, self._coalescer.in_flight]
-        return [t for t in tasks if t is not None and not t.done()]
-
-    @property
-    def edits_sent(self) -> int:
-        return self._coalescer.edits_sent
-
-    @property
-    def ref(self) -> dict[str, str] | None:
-        return self._ref
-
-    # OutputObserver --------------------------------------------------------------------
-
-    def on_update(self, message: OutputMessage) -> None:
-        self._latest = message
-        if self._ref is not None:
-            self._coalescer.update(message)
-        elif self._post_task is None:
-            self._post_task = asyncio.get_running_loop().create_task(self._post_first(message))
+    def render(self, message: OutputMessage) -> SlackRender:
+        return render(message)
 
     async def on_publish(self, message: OutputMessage) -> None:
-        self._latest = message
-        if self._post_task is not None:
-            await asyncio.shield(self._post_task)
-        if self._ref is None:
-            await self._post(render(message))  # the card never landed: post the final state once
-        else:
-            await self._coalescer.finish(message)
+        await super().on_publish(message)
         if message.status == MsgStatus.success and self._ref is not None:
             clips = InlineClips(self._client, self._options.inline_clip_bytes)
             uploaded = await clips.upload(message, self._ref, self._turn.thread.thread_id)
             if uploaded and ",".join(uploaded) != self._ref.get("uploads", ""):
-                self._ref = {**self._ref, "uploads": ",".join(uploaded)}
-                await self._save_ref(self._ref)
-
-    # posting and editing ------------------------------------------------------------------
-
-    async def _post_first(self, message: OutputMessage) -> None:
-        rendered = render(message)
-        await self._post(rendered)
-        if self._ref is None:
-            return
-        self._coalescer.prime(rendered)
-        if self._latest is not None and render(self._latest) != rendered:
-            self._coalescer.update(self._latest)
+                await self._store_ref({**self._ref, "uploads": ",".join(uploaded)})
 
     async def _post(self, rendered: SlackRender) -> None:
         channel = self._turn.thread.channel_id
@@ -143,8 +97,7 @@ class SlackTurnObserver:
             except Exception:
                 log.exception("posting the job card failed; will post the final state instead")
                 return
-            self._ref = {"channel": str(response["channel"]), "ts": str(response["ts"])}
-            await self._save_ref(self._ref)
+            await self._store_ref({"channel": str(response["channel"]), "ts": str(response["ts"])})
             return
 
     async def _edit(self, rendered: SlackRender) -> None:

@@ -17,7 +17,6 @@ import random
 import re
 import time
 import uuid
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -27,6 +26,7 @@ from openai.types.chat import ChatCompletion
 from core.errors import LLMError, LLMTimeout
 from core.llm.base import BaseLLM, LLMResponse, ToolSpec
 from core.messages import ContextMessage, ToolCall
+from core.retry_after import parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -242,18 +242,7 @@ def retry_after_seconds(headers: httpx.Headers) -> float | None:
             return max(0.0, float(millis) / 1000)
         except ValueError:
             pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+    return parse_retry_after(headers.get("retry-after"))
 
 
 def _server_message(exc: APIStatusError) -> str:

@@ -8,10 +8,8 @@ the call that started it, so it is never mistaken for a transient error.
 
 from __future__ import annotations
 
-import email.utils
 import random
 import re
-import time
 
 from videodb.exceptions import (
     AuthenticationError,
@@ -21,6 +19,7 @@ from videodb.exceptions import (
 )
 
 from core.errors import BackendError
+from core.retry_after import parse_retry_after
 
 TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_DELAY_S = 30.0
@@ -68,18 +67,7 @@ def retry_after(exc: BaseException) -> float | None:
     """Seconds from a Retry-After header (delta-seconds or HTTP date), if any."""
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None)
-    value = headers.get("Retry-After") if headers is not None else None
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+    return parse_retry_after(headers.get("Retry-After") if headers is not None else None)
 
 
 def backoff_delay(exc: BaseException, attempt: int, base: float) -> float:
