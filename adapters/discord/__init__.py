@@ -1,10 +1,10 @@
 """The Discord adapter: /director slash commands, a thread per session, one live job message.
 
-`bot/cli.py` calls `run_discord(settings, sync=..., guild_id=...)`; tests and
-benchmarks use `start_bot(app, settings)`.
+`bot/platforms.py` runs the process (`director-bot discord [--sync]`) with
+`DiscordBot`; tests and benchmarks use `start_bot(app, settings)`.
 """
 
-from adapters.discord.client import DiscordBot, run_discord, start_bot
+from adapters.discord.client import DiscordBot, bot_token, start_bot
 from adapters.discord.delivery import DeliveryOptions, DiscordPort
 
-__all__ = ["DeliveryOptions", "DiscordBot", "DiscordPort", "run_discord", "start_bot"]
+__all__ = ["DeliveryOptions", "DiscordBot", "DiscordPort", "bot_token", "start_bot"]

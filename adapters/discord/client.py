@@ -176,22 +176,3 @@ async def start_bot(app: "App", settings: Settings, *, options: DeliveryOptions 
     bot.connect_in_background()
     await bot.wait_until_ready()
     return bot
-
-
-async def run_discord(settings: Settings, *, sync: bool = False, guild_id: int | None = None) -> None:
-    """`director-bot discord [--sync [--guild ID]]`: sync commands and exit, or run the bot."""
-    from bot.wiring import build_app
-
-    bot_token(settings)
-    app = await build_app(settings)
-    bot = DiscordBot(app, settings)
-    try:
-        await bot.login()
-        if sync:
-            await bot.sync(guild_id)
-            return
-        await app.start()
-        await bot.connect()
-    finally:
-        await bot.close()
-        await app.stop()

@@ -6,12 +6,12 @@ Public entry points:
   fetcher on a (not yet started) core `App` and builds the Bolt app;
   `runtime.aiohttp_app()` is the HTTP-mode web app, `runtime.socket_mode()` the
   Socket Mode connection.
-- `run_slack(settings, http=...)` is what `director-bot slack [--http]` runs.
+- `require_secret(value, name)` checks a required token; `bot/platforms.py` runs the
+  process (`director-bot slack [--http]`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -22,14 +22,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.app import Listeners, build_bolt_app, web_client
 from adapters.slack.delivery import DeliveryOptions, SlackPort
 from adapters.slack.files import SlackFileFetcher
-from adapters.slack.server import HttpServer, create_web_app
+from adapters.slack.server import create_web_app
 from adapters.slack.socket_mode import SocketMode
 
 if TYPE_CHECKING:
     from bot.settings import Settings
     from bot.wiring import App
 
-__all__ = ["SlackOptions", "SlackRuntime", "create_slack_runtime", "run_slack"]
+__all__ = ["SlackOptions", "SlackRuntime", "create_slack_runtime", "require_secret"]
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class SlackOptions:
     react: bool = True  # 👀 on the person's message when a turn is accepted
 
 
-def _required(value: object, name: str) -> str:
+def require_secret(value: object, name: str) -> str:
     if value is None:
         from bot.settings import SettingsError
 
@@ -59,7 +59,7 @@ class SlackRuntime:
 
         options = options or SlackOptions()
         options.delivery.inline_clip_bytes = int(settings.slack_inline_clip_mb * 1024 * 1024)
-        token = _required(settings.slack_bot_token, "SLACK_BOT_TOKEN")
+        token = require_secret(settings.slack_bot_token, "SLACK_BOT_TOKEN")
         self.app = app
         self.settings = settings
         self.client = client or web_client(token, settings.slack_api_url)
@@ -90,38 +90,3 @@ def create_slack_runtime(app: "App", settings: "Settings", options: SlackOptions
                          client: AsyncWebClient | None = None) -> SlackRuntime:
     """Call before `app.start()`, so interrupted turns reach the Slack port."""
     return SlackRuntime(app, settings, options, client)
-
-
-async def run_slack(settings: "Settings", *, http: bool, host: str = "0.0.0.0") -> None:
-    """`director-bot slack` (Socket Mode) or `director-bot slack --http`, until cancelled."""
-    from bot.wiring import build_app
-
-    _required(settings.slack_bot_token, "SLACK_BOT_TOKEN")
-    if http:
-        _required(settings.slack_signing_secret, "SLACK_SIGNING_SECRET")
-    else:
-        _required(settings.slack_app_token, "SLACK_APP_TOKEN (or run with --http)")
-    app = await build_app(settings)
-    runtime = create_slack_runtime(app, settings)
-    server: HttpServer | None = None
-    socket: SocketMode | None = None
-    await app.start(serve_media=not http)
-    try:
-        if http:
-            server = HttpServer(runtime.aiohttp_app())
-            port = await server.start(host, settings.port)
-            if not settings.media_public_url:
-                app.media_base_url = f"http://{settings.media_host}:{port}"
-            log.info("Slack HTTP mode on port %d: POST /slack/events, /slack/interactivity", port)
-        else:
-            socket = runtime.socket_mode(_required(settings.slack_app_token, "SLACK_APP_TOKEN"))
-            await socket.connect()
-            log.info("Slack Socket Mode connected")
-        await asyncio.Event().wait()
-    finally:
-        if socket is not None:
-            await socket.close()
-        if server is not None:
-            await server.stop()
-        await app.stop()
-        await runtime.close()
