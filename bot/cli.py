@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -83,6 +84,9 @@ async def _discord(settings: Settings, sync: bool, guild: int | None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # The videodb SDK draws tqdm progress bars on stderr while it polls; progress is
+    # shown in the chat message instead.
+    os.environ.setdefault("TQDM_DISABLE", "1")
     try:
         settings = load_settings()
     except SettingsError as exc:

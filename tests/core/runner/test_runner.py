@@ -7,42 +7,13 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from core.delivery.port import SaveRef, TurnRef
 from core.incoming import Incoming, ThreadKey
 from core.llm.base import LLMResponse, ToolSpec
 from core.llm.scripted import ScriptedLLM
-from core.messages import ContextMessage, InputMessage, MsgStatus, OutputMessage
+from core.messages import ContextMessage, InputMessage, MsgStatus
 from core.turns import TurnStatus
 from tests.conftest import AppFactory
-
-
-class RecordingObserver:
-    def __init__(self, port: "RecordingPort", turn: TurnRef) -> None:
-        self.port, self.turn = port, turn
-        self.statuses: list[MsgStatus] = []
-
-    def on_update(self, message: OutputMessage) -> None:
-        self.statuses.append(message.status)
-
-    async def on_publish(self, message: OutputMessage) -> None:
-        self.statuses.append(message.status)
-        self.port.published[self.turn.turn_id] = OutputMessage.model_validate(message.model_dump())
-        self.port.refs[self.turn.turn_id] = self.turn.output_ref
-
-
-class RecordingPort:
-    """A platform edge that records what it was asked to show."""
-
-    platform = "test"
-
-    def __init__(self) -> None:
-        self.observers: dict[str, RecordingObserver] = {}
-        self.published: dict[str, OutputMessage] = {}
-        self.refs: dict[str, dict[str, str] | None] = {}
-
-    def observer_for(self, turn: TurnRef, save_ref: SaveRef) -> RecordingObserver:
-        observer = self.observers[turn.turn_id] = RecordingObserver(self, turn)
-        return observer
+from tests.helpers.ports import RecordingPort
 
 
 def incoming(text: str, thread: str = "t1", channel: str = "c1", key: str | None = None) -> Incoming:
