@@ -175,3 +175,27 @@ async def test_file_sizes_over_2_gib_fit(store: Store) -> None:
                              size_bytes=5 * 1024**3))
     async with store.sessionmaker() as db:
         assert (await db.get(LocalVideoRow, "v")).size_bytes == 5 * 1024**3  # type: ignore[union-attr]
+
+
+async def test_upgrading_a_database_that_has_videos(db_url: tuple[str, str | None]) -> None:
+    """Every migration applies to a database in use (rows with foreign keys), not only to an empty one."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from core.storage.database import alembic_config
+
+    url, schema = db_url
+    engine = create_engine(url, search_path=schema)
+    async with engine.begin() as connection:
+        await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), "0001"))
+    async with engine.begin() as connection:
+        await connection.execute(text("INSERT INTO local_collections (id, name, created_at) VALUES ('c', 'c', CURRENT_TIMESTAMP)"))
+        await connection.execute(text(
+            "INSERT INTO local_videos (id, collection_id, name, file_path, duration, has_audio, size_bytes, source, indexed,"
+            " created_at) VALUES ('v', 'c', 'talk', 'media/v.mp4', 1.0, true, 10, '', true, CURRENT_TIMESTAMP)"))
+        await connection.execute(text(
+            "INSERT INTO local_segments (video_id, idx, start, \"end\", text, words) VALUES ('v', 0, 0, 1, 'hi', '[]')"))
+    await migrate(engine)
+    async with engine.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM local_segments"))).scalar() == 1
+    await engine.dispose()
