@@ -67,7 +67,7 @@ class ConsoleSession:
     def _on_sigint(self) -> None:
         self._interrupts += 1
         if self._running_turn is not None and self._interrupts == 1:
-            self._say("\n(cancelling… press Ctrl-C again to quit)")
+            # No extra line here: the turn's own message turns to "Cancelled" in place.
             asyncio.get_running_loop().create_task(self._conversations.cancel(self._running_turn))
         else:
             self._quit.set()
@@ -90,7 +90,7 @@ class ConsoleSession:
         lines = _start_reader(self._stdin, loop)
         if self._interactive:
             self._say(f"Director Bot console · #{self._thread.channel_id} · thread {self._thread.thread_id}\n"
-                      "Type `help` for commands. Ctrl-C cancels a running request, Ctrl-D quits.")
+                      "Type `help` for commands. Ctrl-C cancels a running request (twice quits), Ctrl-D quits.")
         number = 0
         while not self._quit.is_set():
             self._prompt()

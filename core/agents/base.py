@@ -71,6 +71,8 @@ class AgentContext:
         """A `ProgressFn` that shows backend progress on `card` ("indexing… 40%")."""
 
         def report(message: str, fraction: float | None = None) -> None:
+            if card.status is not CardStatus.progress:
+                return  # the card has ended; a worker thread still reporting must not reopen it
             text = message if fraction is None else f"{message} {round(fraction * 100)}%"
             if text != card.status_message:
                 card.status_message = text

@@ -136,8 +136,10 @@ class TurnExecutor:
                       context: list[ContextMessage], error: str | None) -> None:
         output = prepared.output
         for card in output.content:
-            if card.status is CardStatus.progress:
+            if card.status is CardStatus.progress:  # work this turn did not finish
                 card.status = CardStatus.error if status is not MsgStatus.success else CardStatus.success
+                if status in (MsgStatus.cancelled, MsgStatus.interrupted):
+                    card.status_message = f"Stopped ({status.value}) while: {card.status_message}"
         output.status = status
         try:
             await self.store.context.append(session.id, prepared.turn.id, context)

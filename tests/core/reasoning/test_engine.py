@@ -238,3 +238,13 @@ async def test_openai_failure_ends_the_turn_with_a_clear_error(ctx: AgentContext
     card = ctx.output.content[-1]
     assert card.status is CardStatus.error and card.status_message
     assert "sk-test-key" not in card.status_message
+
+
+def test_progress_reports_after_a_card_ended_are_ignored(ctx: AgentContext) -> None:
+    card = ctx.progress_card("upload", "indexing…")
+    report = ctx.reporter(card)
+    report("indexing", 0.4)
+    assert card.status_message == "indexing 40%"
+    card.status, card.status_message = CardStatus.error, "Stopped."
+    report("indexing", 0.5)  # a worker thread that has not noticed the cancellation yet
+    assert card.status_message == "Stopped."
