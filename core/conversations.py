@@ -7,6 +7,7 @@ thread's session, persist the input and a queued turn, and hand the turn over.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from pydantic import BaseModel
@@ -52,13 +53,18 @@ class Conversations:
         if not await self._store.ledger.claim(incoming.event_keys):
             log.info("duplicate delivery refused", extra={"keys": incoming.event_keys})
             return None
-        channel = await self._bind_channel(incoming.thread.channel, incoming.channel_name)
-        existing = await self._store.sessions.find(incoming.thread)
-        session = existing or await self._store.sessions.get_or_create(
-            incoming.thread, channel.id, incoming.user_id)
-        message = InputMessage(session_id=session.id, user_id=incoming.user_id, text=incoming.text,
-                               attachments=incoming.attachments)
-        turn = await self._store.turns.create(session.id, message, output_ref=incoming.output_ref)
+        try:
+            channel = await self._bind_channel(incoming.thread.channel, incoming.channel_name)
+            existing = await self._store.sessions.find(incoming.thread)
+            session = existing or await self._store.sessions.get_or_create(
+                incoming.thread, channel.id, incoming.user_id)
+            message = InputMessage(session_id=session.id, user_id=incoming.user_id, text=incoming.text,
+                                   attachments=incoming.attachments)
+            turn = await self._store.turns.create(session.id, message, output_ref=incoming.output_ref)
+        except BaseException:
+            # Nothing was stored for this event: let the platform's redelivery through.
+            await asyncio.shield(self._store.ledger.release(incoming.event_keys))
+            raise
         log.info("turn accepted", extra={"session": session.id, "turn": turn.id,
                                          "platform": incoming.thread.platform})
         await self._runner.submit(turn.id)

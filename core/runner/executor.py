@@ -156,8 +156,13 @@ class TurnExecutor:
         await prepared.output.publish()
 
     async def _history(self, session_id: str) -> list[list[ContextMessage]]:
+        """Earlier turns, whole: a turn cut by the row limit would start with a tool result
+        whose call is missing, which OpenAI-compatible servers refuse."""
         rows = await self.store.context.load(session_id)
-        return [[message for _, message in group] for _, group in groupby(rows, key=lambda row: row[0])]
+        turns = [[message for _, message in group] for _, group in groupby(rows, key=lambda row: row[0])]
+        if turns and turns[0][0].role != "user":
+            turns.pop(0)
+        return turns
 
     async def interrupt_stale(self, platforms: list[str]) -> list[str]:
         """Turns of these platforms left queued/running by a dead process → interrupted."""

@@ -30,6 +30,7 @@ class InProcessRunner(TurnRunner):
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._running: dict[str, asyncio.Task[TurnStatus]] = {}
         self._cancel_requested: set[str] = set()
+        self._queued: set[str] = set()
         self._done: dict[str, asyncio.Future[TurnStatus]] = {}
         self._stopping = False
 
@@ -55,6 +56,7 @@ class InProcessRunner(TurnRunner):
         session_id = prepared.session_row.id
         queue = self._queues.setdefault(session_id, asyncio.Queue())
         queue.put_nowait(prepared)
+        self._queued.add(turn_id)
         if session_id not in self._workers:
             self._workers[session_id] = asyncio.get_running_loop().create_task(self._work(session_id))
 
@@ -63,6 +65,7 @@ class InProcessRunner(TurnRunner):
         try:
             while not queue.empty() and not self._stopping:
                 prepared = queue.get_nowait()
+                self._queued.discard(prepared.turn.id)
                 status = await self._run_one(prepared)
                 self._resolve(prepared.turn.id, status)
         finally:
@@ -104,7 +107,7 @@ class InProcessRunner(TurnRunner):
         if task is not None:
             task.cancel()
             return True
-        if any(p.turn.id == turn_id for q in self._queues.values() for p in q._queue):  # type: ignore[attr-defined]
+        if turn_id in self._queued:
             self._cancel_requested.add(turn_id)
             return True
         turn = await self._executor.store.turns.get(turn_id)

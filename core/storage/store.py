@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.ext.asyncio import AsyncSession as DBSession
@@ -47,6 +47,11 @@ class EventLedger:
         except IntegrityError:
             return False
         return True
+
+    async def release(self, keys: Iterable[str]) -> None:
+        """Forget keys whose event could not be persisted, so a redelivery is not refused."""
+        async with self._sessions.begin() as db:
+            await db.execute(delete(EventKeyRow).where(EventKeyRow.key.in_([k[:255] for k in keys])))
 
 
 class ChannelStore:

@@ -199,3 +199,9 @@ async def test_upgrading_a_database_that_has_videos(db_url: tuple[str, str | Non
     async with engine.connect() as connection:
         assert (await connection.execute(text("SELECT count(*) FROM local_segments"))).scalar() == 1
     await engine.dispose()
+
+
+async def test_released_event_keys_can_be_claimed_again(store: Store) -> None:
+    assert await store.ledger.claim(["slack:event:Ev9"])
+    await store.ledger.release(["slack:event:Ev9"])
+    assert await store.ledger.claim(["slack:event:Ev9"])

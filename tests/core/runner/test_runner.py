@@ -161,3 +161,27 @@ async def test_stopping_the_process_interrupts_running_turns(make_app: AppFactor
     await app.runner.stop()
     assert port.published[running.turn.turn_id].status is MsgStatus.interrupted
     assert (await app.store.turns.get(running.turn.turn_id)).status == "interrupted"  # type: ignore[union-attr]
+
+
+async def test_history_never_starts_in_the_middle_of_a_turn(make_app: AppFactory) -> None:
+    from core.messages import ToolCall
+
+    seen: list[list[ContextMessage]] = []
+
+    def script(messages: list[ContextMessage], tools: list[ToolSpec]) -> LLMResponse:
+        seen.append(messages)
+        return LLMResponse(content="ok")
+
+    app = await make_app(llm=ScriptedLLM(script), ports=[RecordingPort()])
+    first = await app.conversations.accept(incoming("hello"))
+    await app.conversations.wait(first.turn.turn_id)
+    call = ToolCall(id="c", name="videos", arguments="{}")
+    # One long earlier turn: the newest 400 rows begin inside it, at a tool result.
+    long_turn = [ContextMessage.user("list")] + [ContextMessage.assistant(None, [call]),
+                                                 ContextMessage.tool(call, "{}")] * 250
+    await app.store.context.append(first.turn.session_id, "long-turn", long_turn)
+    second = await app.conversations.accept(incoming("and now?"))
+    await app.conversations.wait(second.turn.turn_id)
+    history = [m for m in seen[-1] if m.role != "system"]
+    assert history[0].role == "user"
+    assert all(m.tool_call_id != "c" for m in history[:2])

@@ -83,3 +83,19 @@ async def test_another_channel_cannot_reach_the_video(make_app: AppFactory, emul
     message = port.published[accepted.turn.turn_id]
     assert "can't find" in message.content[-1].status_message
     assert not message.cards_of(VideoCard)
+
+
+async def test_an_event_that_could_not_be_stored_is_not_refused_when_redelivered(
+    make_app: AppFactory, emulator: VideoDBEmulator
+) -> None:
+    """The channel's collection can't be created (VideoDB down): the delivery fails, and
+    the platform's redelivery of the same event is accepted once VideoDB is back."""
+    port = RecordingPort()
+    app = await make_app(llm=OfflineRouter(), ports=[port], VIDEO_DB_API_KEY=emulator.api_key,
+                         VIDEO_DB_BASE_URL=emulator.base_url)
+    emulator.fail("POST", r"collection", 400, times=1, message="VideoDB is having a moment")
+    with pytest.raises(Exception):
+        await app.conversations.accept(said("videos", channel="c9"))
+    accepted = await app.conversations.accept(said("videos", channel="c9"))
+    assert accepted is not None
+    assert await app.conversations.wait(accepted.turn.turn_id) is TurnStatus.succeeded
