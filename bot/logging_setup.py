@@ -7,6 +7,8 @@ import re
 import sys
 from pathlib import Path
 
+from core.log_context import TurnContextFilter
+
 _SECRET_PATTERNS = [
     re.compile(r"xox[abprs]-[A-Za-z0-9-]+"),  # Slack tokens
     re.compile(r"xapp-[A-Za-z0-9-]+"),
@@ -42,11 +44,13 @@ def configure_logging(level: str, log_file: Path | None = None, console_level: s
     stream = logging.StreamHandler(sys.stderr)
     stream.setLevel(console_level or level)
     stream.setFormatter(formatter)
+    stream.addFilter(TurnContextFilter())
     root.addHandler(stream)
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         file_handler = logging.FileHandler(log_file)
         file_handler.setFormatter(formatter)
+        file_handler.addFilter(TurnContextFilter())
         root.addHandler(file_handler)
     for noisy in ("aiosqlite", "sqlalchemy.engine", "httpx", "httpcore", "faster_whisper", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -17,6 +17,7 @@ from core.delivery.port import TurnRef
 from core.delivery.registry import PlatformRegistry
 from core.incoming import ThreadKey
 from core.llm.base import BaseLLM
+from core.log_context import turn_context
 from core.messages import CardStatus, ContextMessage, InputMessage, MsgStatus, OutputMessage, TextCard
 from core.reasoning.engine import ReasoningEngine
 from core.session import CollectionScope, Session
@@ -97,6 +98,10 @@ class TurnExecutor:
 
     async def execute(self, prepared: PreparedTurn) -> TurnStatus:
         """Run the turn to its end; cancellation ends it as cancelled."""
+        with turn_context(prepared.session_row.id, prepared.turn.id):
+            return await self._execute(prepared)
+
+    async def _execute(self, prepared: PreparedTurn) -> TurnStatus:
         output = prepared.output
         session = Session(
             id=prepared.session_row.id, key=prepared.ref.thread,
