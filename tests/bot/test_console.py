@@ -90,3 +90,14 @@ async def test_scripted_session_uploads_searches_compiles_and_the_link_plays(tmp
 
     process.stdin.close()
     assert await asyncio.wait_for(process.wait(), 60) == 0
+
+
+async def test_migrate_and_sample_video_commands(tmp_path: Path) -> None:
+    for args in (["migrate"], ["migrate"], ["sample-video", "talk.mp4", "--text", "Hello there, team."]):
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", *args, cwd=tmp_path, env=_env(tmp_path),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(process.communicate(), 120)
+        assert process.returncode == 0, err.decode()
+    assert "wrote" in out.decode() and (tmp_path / "talk.mp4").stat().st_size > 10_000
+    assert (tmp_path / "data" / "director.db").exists()
