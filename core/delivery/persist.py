@@ -17,7 +17,7 @@ class PersistingObserver:
     def __init__(self, turns: TurnStore, interval_s: float = 3.0) -> None:
         self._turns = turns
         self._interval_s = interval_s
-        self._last_saved = 0.0
+        self._last_saved = time.monotonic()  # the row was just written when the turn was created
         self._pending: asyncio.Task[None] | None = None
         self.saves = 0
 

@@ -70,15 +70,11 @@ class TurnExecutor:
 
     async def prepare(self, turn_id: str) -> PreparedTurn:
         """Load a turn and attach its observers; its message shows it as queued."""
-        turn = await self.store.turns.get(turn_id)
-        assert turn is not None, f"unknown turn {turn_id}"
-        session_row = await self.store.sessions.get(turn.session_id)
-        assert session_row is not None
-        channel = await self.store.sessions.channel_of(session_row)
-        input_message = await self.store.turns.load_input(turn_id)
-        output, platform_ref = await self.store.turns.load_output(turn_id)
+        record = await self.store.load_turn(turn_id)
+        turn, session_row, channel = record.turn, record.session, record.channel
+        input_message, output = record.input, record.output
         ref = TurnRef(turn_id=turn.id, session_id=session_row.id, thread=thread_key(session_row),
-                      user_id=turn.user_id, input_text=input_message.text, output_ref=platform_ref)
+                      user_id=turn.user_id, input_text=input_message.text, output_ref=record.output_ref)
         self._attach_observers(output, ref)
         output.status = MsgStatus.queued
         output.push_update()
@@ -146,11 +142,9 @@ class TurnExecutor:
                 if status in (MsgStatus.cancelled, MsgStatus.interrupted):
                     card.status_message = f"Stopped ({status.value}) while: {card.status_message}"
         output.status = status
+        memory = session.memory if session.memory != (prepared.session_row.memory or {}) else None
         try:
-            await self.store.context.append(session.id, prepared.turn.id, context)
-            if session.memory != (prepared.session_row.memory or {}):
-                await self.store.sessions.save_memory(session.id, session.memory)
-            await self.store.turns.set_status(prepared.turn.id, _FINAL_STATUS[status], error)
+            await self.store.end_turn(prepared.turn.id, session.id, _FINAL_STATUS[status], error, context, memory)
         finally:
             await output.publish()
 

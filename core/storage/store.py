@@ -272,11 +272,7 @@ class ContextStore:
         if not messages:
             return
         async with self._sessions.begin() as db:
-            seq = await db.scalar(select(func.coalesce(func.max(ContextRow.seq), 0)).where(
-                ContextRow.session_id == session_id))
-            for offset, message in enumerate(messages, start=1):
-                db.add(ContextRow(session_id=session_id, turn_id=turn_id, seq=int(seq or 0) + offset,
-                                  payload=message.model_dump(mode="json"), tokens=message.approx_tokens()))
+            await _append_context(db, session_id, turn_id, messages)
 
     async def load(self, session_id: str, max_rows: int = 400) -> list[tuple[str, ContextMessage]]:
         """The newest `max_rows` entries as (turn_id, message), oldest first."""
@@ -290,6 +286,24 @@ class ContextStore:
         return items
 
 
+class TurnRecord:
+    """Everything stored about one turn, loaded in one transaction to run or show it."""
+
+    def __init__(self, turn: TurnRow, session: SessionRow, channel: ChannelRow, input_message: InputMessage,
+                 output: OutputMessage, output_ref: dict[str, Any] | None) -> None:
+        self.turn, self.session, self.channel = turn, session, channel
+        self.input, self.output, self.output_ref = input_message, output, output_ref
+
+
+async def _append_context(db: DBSession, session_id: str, turn_id: str, messages: list[ContextMessage]) -> None:
+    if not messages:
+        return
+    seq = await db.scalar(select(func.coalesce(func.max(ContextRow.seq), 0)).where(ContextRow.session_id == session_id))
+    for offset, message in enumerate(messages, start=1):
+        db.add(ContextRow(session_id=session_id, turn_id=turn_id, seq=int(seq or 0) + offset,
+                          payload=message.model_dump(mode="json"), tokens=message.approx_tokens()))
+
+
 class Store:
     """All repositories over one engine."""
 
@@ -301,6 +315,29 @@ class Store:
         self.sessions = SessionStore(self.sessionmaker)
         self.turns = TurnStore(self.sessionmaker)
         self.context = ContextStore(self.sessionmaker)
+
+    async def load_turn(self, turn_id: str) -> TurnRecord:
+        async with self.sessionmaker() as db:
+            turn = await db.get(TurnRow, turn_id)
+            assert turn is not None, f"unknown turn {turn_id}"
+            session = await db.get(SessionRow, turn.session_id)
+            assert session is not None
+            channel = await db.get(ChannelRow, session.channel_pk)
+            assert channel is not None
+            messages = {row.role: row for row in await db.scalars(select(MessageRow).where(MessageRow.turn_id == turn_id))}
+        return TurnRecord(turn, session, channel, InputMessage.model_validate(messages["input"].content),
+                          OutputMessage.model_validate(messages["output"].content), messages["output"].platform_ref)
+
+    async def end_turn(self, turn_id: str, session_id: str, status: TurnStatus, error: str | None,
+                       context: list[ContextMessage], memory: dict[str, Any] | None) -> None:
+        """Record how a turn ended, with what it adds to the session, in one transaction."""
+        async with self.sessionmaker.begin() as db:
+            await _append_context(db, session_id, turn_id, context)
+            if memory is not None:
+                await db.execute(update(SessionRow).where(SessionRow.id == session_id)
+                                 .values(memory=memory, updated_at=utcnow()))
+            await db.execute(update(TurnRow).where(TurnRow.id == turn_id)
+                             .values(status=status.value, error=error, finished_at=utcnow()))
 
     async def close(self) -> None:
         await self.engine.dispose()
