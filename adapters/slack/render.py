@@ -191,17 +191,32 @@ def card_blocks(card: Any, index: int) -> list[Block]:
 
 
 def _fit(content: list[list[Block]], room: int) -> list[Block]:
-    """Whole cards while blocks and characters last; the rest becomes "N more…"."""
+    """Whole cards while blocks and characters last; the rest becomes "N more…".
+
+    A card that does not fit whole shows the blocks that still fit (a long answer
+    keeps its beginning instead of vanishing behind "1 more…").
+    """
     kept: list[Block] = []
     chars = 0
     for index, blocks in enumerate(content):
         size = sum(len(str(block)) for block in blocks)
-        left = len(content) - index
-        if len(kept) + len(blocks) > room - 1 or chars + size > BLOCK_CHARS_BUDGET:
-            kept.append(context(f"_{left} more…_"))
-            break
-        kept.extend(blocks)
-        chars += size
+        if len(kept) + len(blocks) <= room - 1 and chars + size <= BLOCK_CHARS_BUDGET:
+            kept.extend(blocks)
+            chars += size
+            continue
+        shown = 0
+        for block in blocks:
+            if len(kept) + 1 > room - 1 or chars + len(str(block)) > BLOCK_CHARS_BUDGET:
+                break
+            kept.append(block)
+            chars += len(str(block))
+            shown += 1
+        left = len(content) - index - (1 if shown else 0)
+        note = ["_…cut short to fit Slack's limits_"] if shown else []
+        if left:
+            note.append(f"_{left} more…_")
+        kept.append(context(" · ".join(note)))
+        break
     return kept
 
 

@@ -77,3 +77,14 @@ def test_limits_are_enforced() -> None:
     long_text = OutputMessage(status=MsgStatus.success)
     long_text.add_card(TextCard(text="y" * 50_000))
     assert len(render(long_text).text) <= 40_000
+
+
+def test_a_long_answer_shows_its_beginning_not_only_more() -> None:
+    message = OutputMessage(turn_id="t", status=MsgStatus.success)
+    message.add_card(TextCard(text=("word " * 100 + "\n") * 40))  # ~20k characters
+    message.add_card(VideoCard(video=VideoData(id="v", name="Later", player_url="https://m.test/v")))
+    out = render(message)
+    text = json.dumps(out.blocks, ensure_ascii=False)
+    assert text.count("word word") > 100
+    assert "cut short" in text and "1 more…" in text
+    assert len(text) < 13_000 and len(out.blocks) <= MAX_BLOCKS
