@@ -3,7 +3,10 @@
 Slack's `url_private_download` needs `Authorization: Bearer xoxb-…` and the
 files:read scope. Without the scope Slack does not say 403: it answers 200 with
 its HTML sign-in page, so the Content-Type is checked before anything is kept.
-The body is streamed to disk with a size cap.
+The body is streamed to disk with a size cap. The token is only ever sent to
+Slack's own hosts (or the configured SLACK_API_URL's origin, e.g. a loopback fake):
+an event's file entry can point elsewhere (external or remote files), and a bot
+token must never reach a third party.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import logging
 from pathlib import Path
 
 import aiohttp
+from yarl import URL
 
 from core.errors import NotAVideo, PermissionDenied, TooLarge
 from core.messages import Attachment
@@ -31,16 +35,32 @@ def looks_like_video(attachment: Attachment, content_type: str) -> bool:
     return content_type.startswith(VIDEO_TYPES)
 
 
+SLACK_DOMAIN = "slack.com"
+
+
+def is_slack_file_host(url: URL, api_url: URL) -> bool:
+    """True for https://*.slack.com (and the API's own domain), or the API's exact origin."""
+    if url.origin() == api_url.origin():
+        return True
+    host = (url.host or "").lower()
+    domains = {SLACK_DOMAIN, (api_url.host or "").lower()}
+    return url.scheme == "https" and any(host == d or host.endswith("." + d) for d in domains if d)
+
+
 class SlackFileFetcher:
     """The core's attachment fetcher for Slack (`register_fetcher("slack", fetcher)`)."""
 
-    def __init__(self, bot_token: str, timeout_s: float = 600.0) -> None:
+    def __init__(self, bot_token: str, api_url: str = "https://slack.com/api/", timeout_s: float = 600.0) -> None:
         self._token = bot_token
+        self._api_url = URL(api_url)
         self._timeout = aiohttp.ClientTimeout(total=timeout_s, sock_read=60)
 
     async def __call__(self, attachment: Attachment, dest: Path, max_bytes: int) -> Path:
         if not attachment.url:
             raise NotAVideo(f"I can't download {attachment.name!r}: Slack gave no download link.")
+        if not is_slack_file_host(URL(attachment.url), self._api_url):
+            log.warning("not sending the bot token to %s (not a Slack file host)", URL(attachment.url).host)
+            raise NotAVideo(f"I can't download {attachment.name!r}: it is stored outside Slack.")
         if attachment.size is not None and attachment.size > max_bytes:
             raise TooLarge(f"{attachment.name!r} is larger than the {max_bytes // (1024 * 1024)} MB limit.")
         headers = {"Authorization": f"Bearer {self._token}"}
