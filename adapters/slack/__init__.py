@@ -43,11 +43,13 @@ class SlackOptions:
 
 
 def require_secret(value: object, name: str) -> str:
-    if value is None:
+    """The secret's value; a missing or blank one is a configuration error."""
+    secret = value.get_secret_value().strip() if value is not None else ""  # type: ignore[attr-defined]
+    if not secret:
         from bot.settings import SettingsError
 
         raise SettingsError(f"{name} is required for the Slack bot")
-    return value.get_secret_value()  # type: ignore[attr-defined,no-any-return]
+    return secret  # type: ignore[no-any-return]
 
 
 class SlackRuntime:
@@ -65,16 +67,21 @@ class SlackRuntime:
         self.client = client or web_client(token, settings.slack_api_url)
         self.port = SlackPort(self.client, options.delivery)
         app.register_port(self.port)
-        app.conversations.register_fetcher("slack", SlackFileFetcher(token))
+        app.conversations.register_fetcher("slack", SlackFileFetcher(token, settings.slack_api_url))
         self.listeners = Listeners(
             self.client, app.conversations, allowed_channels=split_list(settings.slack_allowed_channels),
             admin_users=split_list(settings.slack_admin_users), react=options.react,
         )
         secret = settings.slack_signing_secret
-        self.bolt = build_bolt_app(self.client, self.listeners, secret.get_secret_value() if secret else None)
+        self.bolt = build_bolt_app(self.client, self.listeners,
+                                   secret.get_secret_value().strip() or None if secret else None)
 
     def aiohttp_app(self) -> web.Application:
-        """HTTP mode: /slack/events, /slack/interactivity, /healthz (+ media routes)."""
+        """HTTP mode: /slack/events, /slack/interactivity, /healthz (+ media routes).
+
+        Refuses to serve without a signing secret: Bolt would then accept unsigned requests.
+        """
+        require_secret(self.settings.slack_signing_secret, "SLACK_SIGNING_SECRET")
         return create_web_app(self.bolt, self.app.media_routes())
 
     def socket_mode(self, app_token: str) -> SocketMode:
