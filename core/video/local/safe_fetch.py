@@ -36,9 +36,21 @@ _SHARED = ipaddress.ip_network("100.64.0.0/10")
 
 
 def is_public_address(address: IPAddress) -> bool:
-    """True only for globally routable unicast addresses (IPv4-mapped IPv6 unwrapped)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    """True only for globally routable unicast addresses.
+
+    IPv6 forms that carry an IPv4 address (IPv4-mapped, 6to4, Teredo) are judged by
+    the IPv4 address inside them too, and deprecated site-local fec0::/10 is internal.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        elif address.is_site_local:
+            return False
+        else:
+            embedded = [address.sixtofour] if address.sixtofour is not None else []
+            embedded += list(address.teredo) if address.teredo is not None else []
+            if not all(is_public_address(inner) for inner in embedded):
+                return False
     if address in METADATA_ADDRESSES:
         return False
     if isinstance(address, ipaddress.IPv4Address) and address in _SHARED:
@@ -133,6 +145,9 @@ class SafeFetcher:
                         return current
                 except aiohttp.ClientError as exc:
                     raise UnsafeURL(f"I couldn't download {url}: {_describe(exc)}") from exc
+                except TimeoutError as exc:  # aiohttp's total timeout; not the agent's own time limit
+                    raise UnsafeURL(f"I couldn't download {url}: it took longer than "
+                                    f"{self.timeout.total:.0f} s.") from exc
         raise UnsafeURL(f"{url} redirected more than {MAX_REDIRECTS} times; I gave up.")
 
     async def _save(self, response: aiohttp.ClientResponse, url: str, target: Path,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from core.errors import UnsafeURL
-from core.video.local.safe_fetch import CheckedResolver, check_url, is_public_address
+from core.video.local.safe_fetch import CheckedResolver, SafeFetcher, check_url, is_public_address
 
 
 @pytest.mark.parametrize("address", [
@@ -15,12 +18,15 @@ from core.video.local.safe_fetch import CheckedResolver, check_url, is_public_ad
     "100.64.0.1", "0.0.0.0", "224.0.0.1", "239.255.255.250", "240.0.0.1", "255.255.255.255", "192.0.2.1",
     "::1", "::", "fe80::1", "fc00::1", "fd00:ec2::254", "ff02::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1",
     "2001:db8::1",
+    # IPv6 forms that carry an internal IPv4 address, and deprecated site-local
+    "2002:7f00:1::", "2002:a9fe:a9fe::", "2002:a00:1::1", "2001:0:4136:e378:8000:63bf:80ff:fefe", "fec0::1",
 ])
 def test_internal_addresses_are_not_public(address: str) -> None:
     assert not is_public_address(ipaddress.ip_address(address))
 
 
-@pytest.mark.parametrize("address", ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8"])
+@pytest.mark.parametrize("address", ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8",
+                                     "2002:808:808::1"])
 def test_public_addresses_are_public(address: str) -> None:
     assert is_public_address(ipaddress.ip_address(address))
 
@@ -45,3 +51,29 @@ async def test_resolver_returns_the_checked_addresses() -> None:
     results = await CheckedResolver(lambda _address: True).resolve("localhost", 8080)
     assert results and all(result["hostname"] == "localhost" and result["port"] == 8080 for result in results)
     assert {result["host"] for result in results} <= {"127.0.0.1", "::1"}
+
+
+async def test_a_stalled_download_times_out_with_a_clear_message(tmp_path: Path) -> None:
+    """aiohttp's total timeout is a bare TimeoutError; it must not pass for the agent's own time limit."""
+    release = asyncio.Event()
+
+    async def stall(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        response.content_length = 1000
+        await response.prepare(request)
+        await response.write(b"x" * 10)
+        await release.wait()
+        return response
+
+    app = web.Application()
+    app.router.add_get("/slow.mp4", stall)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        fetcher = SafeFetcher(max_bytes=1 << 20, allow_private=True, timeout_s=0.3)
+        with pytest.raises(UnsafeURL, match="took longer than"):
+            await fetcher.fetch(f"http://127.0.0.1:{runner.addresses[0][1]}/slow.mp4", tmp_path / "out")
+    finally:
+        release.set()
+        await runner.cleanup()
