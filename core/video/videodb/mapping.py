@@ -11,6 +11,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import quote
 
 from videodb.search import SearchResult
 from videodb.video import Video
@@ -19,6 +20,8 @@ from core.errors import BackendError, InvalidRange
 from core.video.backend import Shot, StreamLink, VideoInfo
 
 _EPSILON = 0.05  # VideoDB lengths are rounded; allow a hair past the end
+PLAYER_URL = "https://console.videodb.io/player"
+"""VideoDB's web player for any stream (the SDK's `play_stream` builds the same link)."""
 
 
 def video_info(video: Video | Mapping[str, Any]) -> VideoInfo:
@@ -109,7 +112,11 @@ def check_time(at: float, length: float | None, what: str) -> None:
 
 def stream_link(stream_url: str | None, player_url: str | None, *, title: str = "",
                 ranges: list[tuple[float, float]] | None = None, length: float | None = None) -> StreamLink:
-    """A StreamLink whose bounds and duration reflect what was asked for."""
+    """A StreamLink whose bounds and duration reflect what was asked for.
+
+    Some routes (subtitles) return only the HLS link; the Watch link is then
+    VideoDB's web player for it, so every card still has one.
+    """
     if not stream_url:
         raise BackendError("VideoDB did not return a stream link.")
     start = ranges[0][0] if ranges else (0.0 if length else None)
@@ -118,9 +125,14 @@ def stream_link(stream_url: str | None, player_url: str | None, *, title: str = 
     return StreamLink(
         id=hashlib.sha1(stream_url.encode()).hexdigest()[:16],
         stream_url=stream_url,
-        player_url=player_url,
+        player_url=player_url or player_for(stream_url),
         title=title,
         start=start,
         end=end,
         duration=duration,
     )
+
+
+def player_for(stream_url: str) -> str:
+    """VideoDB's web player for an HLS stream link."""
+    return f"{PLAYER_URL}?url={quote(stream_url, safe=':/')}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 
 from core.errors import InputError
@@ -17,6 +19,8 @@ async def test_add_subtitles(backend: VideoDBBackend, emulator: VideoDBEmulator)
     [request] = emulator.requests_to("POST", rf"video/{vid}/workflow")
     assert request.body["type"] == "add_subtitles" and "subtitle_style" in request.body
     assert link.stream_url.startswith(emulator.base_url) and link.title == "talk (subtitled)"
+    # VideoDB answers this route with a stream link only; the card's Watch link must still exist
+    assert link.player_url == f"https://console.videodb.io/player?url={quote(link.stream_url, safe=':/')}"
     assert progress.messages == ["adding subtitles…"]
 
 
