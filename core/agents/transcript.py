@@ -8,7 +8,7 @@ from core.agents.base import AgentContext, AgentResponse, BaseAgent
 from core.agents.present import fmt_time
 from core.agents.resolve import VIDEO_DESCRIPTION, resolve_video
 from core.agents.spoken import transcript_or_index
-from core.errors import InputError
+from core.errors import InputError, InvalidRange
 from core.messages import TextCard
 from core.video.backend import TranscriptSegment
 
@@ -43,6 +43,10 @@ class TranscriptAgent(BaseAgent[TranscriptParams]):
 
     async def run(self, ctx: AgentContext, params: TranscriptParams) -> AgentResponse:
         info = await resolve_video(ctx.session, params.video)
+        if info.length is not None and params.start is not None and params.start >= info.length:
+            raise InvalidRange(
+                f"{info.name!r} is only {fmt_time(info.length)} long; {fmt_time(params.start)} is past its end."
+            )
         segments = await transcript_or_index(ctx, self.name, info, params.start, params.end)
         span = _span(params.start, params.end)
         if not segments:

@@ -42,6 +42,15 @@ async def test_transcript_has_timestamps_and_a_range(talks_ctx: ContextFactory, 
     assert "[0:00]" not in part.message
 
 
+async def test_a_transcript_range_past_the_end_says_so(talks_ctx: ContextFactory, talks: Talks) -> None:
+    ctx = talks_ctx()
+    result = await TranscriptAgent().safe_call(ctx, {"video": talks.review_id, "start": 600, "end": 660})
+
+    assert not result.succeeded
+    assert "'quarterly review' is only 0:" in result.message and "10:00 is past its end" in result.message
+    assert not ctx.output.content
+
+
 async def test_offline_summary_is_extractive_and_says_so(talks_ctx: ContextFactory, talks: Talks) -> None:
     ctx = talks_ctx()
     result = await SummarizeAgent().safe_call(ctx, {"video": "quarterly review"})
