@@ -21,7 +21,7 @@ from adapters.discord.cache import VideoCache
 from adapters.discord.commands import Commands, build_group
 from adapters.discord.delivery import DeliveryOptions, DiscordPort
 from adapters.discord.files import clean_staging, fetch_attachment
-from adapters.discord.sessions import Sessions
+from adapters.discord.sessions import NOT_ALLOWED, Sessions
 from adapters.discord.views import make_turn_button
 from bot.settings import Settings, SettingsError
 
@@ -83,7 +83,7 @@ class DiscordBot:
                                  settings.max_upload_mb * 1024 * 1024)
         self.tree.add_command(build_group(self.commands))
         self.tree.on_error = self._on_command_error  # type: ignore[method-assign]
-        self.button_cls = make_turn_button(conversations, self._button_allowed)
+        self.button_cls = make_turn_button(conversations, self._press_refusal)
         self.client.add_dynamic_items(self.button_cls)
         # A finished turn may have added videos: autocomplete re-lists that channel next time.
         self.port = DiscordPort(self.client, self.button_cls, self.staging_dir, options,
@@ -101,8 +101,16 @@ class DiscordBot:
         if interaction.response.is_done():
             await self.sessions.reply(interaction, "Something went wrong on my side; please try again.")
 
-    async def _button_allowed(self, interaction: discord.Interaction[Any]) -> bool:
-        return self.sessions.guild_allowed(interaction.guild_id)
+    async def _press_refusal(self, interaction: discord.Interaction[Any], turn_id: str) -> str | None:
+        """Cancel/Retry are for the person who asked, or an admin; anyone can see the buttons."""
+        if not self.sessions.guild_allowed(interaction.guild_id):
+            return NOT_ALLOWED
+        if self.sessions.is_admin(interaction):
+            return None
+        turn = await self.app.store.turns.get(turn_id)
+        if turn is None or not turn.user_id or turn.user_id == str(interaction.user.id):
+            return None  # an unknown job is answered by the controls themselves
+        return f"Only <@{turn.user_id}>, who asked for this job, or an admin can do that."
 
     # events ------------------------------------------------------------------------------
 

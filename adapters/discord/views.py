@@ -4,6 +4,8 @@ A button's custom_id carries the job (turn) id: `director:cancel:<turn_id>`. The
 button class is a `DynamicItem` registered on the client at start-up, so discord.py
 routes a press by matching the custom_id, whichever process posted the message.
 The press is deferred at once (the job message itself shows what happens next).
+Anyone in a thread can see the buttons, so a press is first checked (`PressCheck`):
+only the person who asked, or an admin, may cancel or retry a job.
 """
 
 from __future__ import annotations
@@ -38,10 +40,11 @@ class TurnControls(Protocol):
     async def retry(self, turn_id: str) -> TurnRef | None: ...
 
 
-GuildCheck = Callable[[discord.Interaction[Any]], Awaitable[bool]]
+PressCheck = Callable[[discord.Interaction[Any], str], Awaitable[str | None]]
+"""(press, turn id) → why it is refused, or None when the presser may act."""
 
 
-def make_turn_button(controls: TurnControls, allowed: GuildCheck) -> type[discord.ui.DynamicItem[discord.ui.Button[Any]]]:
+def make_turn_button(controls: TurnControls, refusal: PressCheck) -> type[discord.ui.DynamicItem[discord.ui.Button[Any]]]:
     """The persistent Cancel/Retry button class, bound to this process's core."""
 
     class TurnButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
@@ -60,20 +63,25 @@ def make_turn_button(controls: TurnControls, allowed: GuildCheck) -> type[discor
 
         async def callback(self, interaction: discord.Interaction[Any]) -> None:
             await interaction.response.defer()
-            if not await allowed(interaction):
-                return
-            if self.action == "cancel":
-                done = await controls.cancel(self.turn_id)
-                note = None if done else "That job has already finished."
+            note = await refusal(interaction, self.turn_id)
+            if note:
+                log.info("button %s on job %s refused", self.action, self.turn_id)
             else:
-                ref = await controls.retry(self.turn_id)
-                note = None if ref else "That job can't be retried: it is still running or it succeeded."
-            log.info("button %s on job %s", self.action, self.turn_id)
+                note = await self._act()
             if note:
                 try:
                     await interaction.followup.send(note, ephemeral=True)
                 except discord.HTTPException:
                     log.info("could not answer a button press on job %s", self.turn_id)
+
+        async def _act(self) -> str | None:
+            """Cancel or retry; a note when there was nothing to do."""
+            log.info("button %s on job %s", self.action, self.turn_id)
+            if self.action == "cancel":
+                done = await controls.cancel(self.turn_id)
+                return None if done else "That job has already finished."
+            ref = await controls.retry(self.turn_id)
+            return None if ref else "That job can't be retried: it is still running or it succeeded."
 
     return TurnButton
 
