@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 NOT_ALLOWED = "Director isn't enabled on this server. Ask the bot's owner to add it to DISCORD_ALLOWED_GUILDS."
 WRONG_PLACE = "Use /director in a server's text channel or in one of its threads."
 THREAD_AUTO_ARCHIVE_MIN = 1440
+PERSON_MESSAGES = (discord.MessageType.default, discord.MessageType.reply)
 
 
 @dataclass
@@ -147,6 +148,8 @@ class Sessions:
         """@mentions start or continue a session; plain thread messages too with the content intent."""
         if message.author.bot or message.guild is None or not self.guild_allowed(message.guild.id):
             return
+        if message.type not in PERSON_MESSAGES:  # "renamed the thread", "pinned a message"…
+            return
         bot_user = self._client.user
         if bot_user is None:
             return
@@ -169,7 +172,9 @@ class Sessions:
                               bot_id: int) -> None:
         key = inbound.thread_key(message.guild.id, thread.parent_id, thread.id)  # type: ignore[union-attr]
         if not mentioned:
-            if not self._settings.discord_message_content or not await self._conversations.has_session(key):
+            if not self._settings.discord_message_content or not (message.content.strip() or message.attachments):
+                return  # a sticker or an embed alone is not a request
+            if not await self._conversations.has_session(key):
                 return
         parent = thread.parent
         await self._accept_message(message, thread.parent_id, thread.id, parent.name if parent else None, bot_id)

@@ -436,12 +436,15 @@ class FakeDiscord:
         return int(payload["id"])
 
     async def user_message(self, guild_id: int, channel_id: int, content: str, *, user_id: int | None = None,
-                           mention_bot: bool = False) -> int:
-        """A person writes in a channel or thread (content hidden without the intent, as on Discord)."""
+                           mention_bot: bool = False, message_type: int = 0) -> int:
+        """A person writes in a channel or thread (content hidden without the intent, as on Discord).
+
+        `message_type` other than 0 makes a system message (4: the thread was renamed, …)."""
         user_id = user_id or self._default_member(guild_id)
         if mention_bot:
             content = f"<@{self.app_id}> {content}"
         message = self._store_message(channel_id, content=content, author=self.users[user_id])
+        message["type"] = message_type
         message["mentions"] = [self.bot_user] if mention_bot else []
         event = dict(message, guild_id=str(guild_id), member={k: v for k, v in self.members[(guild_id, user_id)].items()
                                                               if k != "user"})

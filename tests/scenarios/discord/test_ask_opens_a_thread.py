@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 
+from adapters.discord.inbound import thread_key
 from core.llm.base import LLMResponse, ToolSpec
 from core.llm.scripted import ScriptedLLM
 from core.messages import ContextMessage, ToolCall
@@ -108,3 +109,21 @@ async def test_without_the_intent_only_mentions_are_read(discord_bot: BotFactory
     await fake.user_message(world.guild, thread, "videos", mention_bot=True)
     await bot.final_job(thread, index=1)
     assert len(bot.job_messages(thread)) == 2
+
+
+async def test_system_and_empty_messages_in_a_session_thread_start_no_job(discord_bot: BotFactory,
+                                                                          world: World) -> None:
+    fake = world.fake
+    bot = await discord_bot(DISCORD_MESSAGE_CONTENT=True)
+    ask = await fake.slash(world.guild, world.channel, "help")
+    thread = await bot.thread_of(ask)
+    await bot.final_job(thread)
+
+    await fake.user_message(world.guild, thread, "a better name", message_type=4)  # renamed the thread
+    await fake.user_message(world.guild, thread, "")  # a sticker alone: no text, no files
+    await fake.user_message(world.guild, thread, "videos")
+    listing = await bot.final_job(thread, index=1)
+    assert "Videos in this channel" in all_text(listing)
+    session = await bot.app.store.sessions.find(thread_key(world.guild, world.channel, thread))
+    assert session is not None
+    assert len(await bot.app.store.turns.for_session(session.id)) == 2  # help, videos: nothing else
