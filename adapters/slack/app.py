@@ -115,6 +115,9 @@ class Listeners:
         if action["action_id"] == CANCEL_ACTION:
             if not await self._conversations.cancel(turn_id):
                 log.info("cancel pressed on turn %s that is not running", turn_id)
+        elif not self._recent.first_time([f"slack:retry:{turn_id}"]):
+            # A double click: the card still shows the old turn until the retry's first edit.
+            log.info("retry of turn %s already started", turn_id)
         elif await self._conversations.retry(turn_id) is None:
             log.info("retry pressed on turn %s that cannot be retried", turn_id)
 
