@@ -241,6 +241,9 @@ class LocalBackend(VideoBackend):
             info = await ffmpeg.probe(path)
         except ffmpeg.ProbeError:
             raise NotAVideo(f"{described} isn't a video I can read.") from None
+        if set(info.format_name.split(",")) & ffmpeg.REFERENCE_FORMATS:
+            # Playlists and concat lists point at other files or URLs: never follow them.
+            raise NotAVideo(f"{described} is a playlist, not a video file.")
         if info.is_image:
             raise NotAVideo(f"{described} is an image, not a video.")
         if not info.has_video or info.duration <= 0:

@@ -71,6 +71,13 @@ class MediaInfo:
         return bool(names & IMAGE_FORMATS) or self.format_name.endswith("_pipe")
 
 
+REFERENCE_FORMATS = frozenset({"hls", "applehttp", "dash", "concat", "sdp", "rtp", "rtsp", "ffconcat"})
+"""Containers that name other files or URLs; uploads in them are refused."""
+
+# Inputs are our own files: never let a container make ffmpeg open a network or other protocol.
+INPUT_PROTOCOLS = ["-protocol_whitelist", "file,pipe"]
+
+
 def probe_sync(path: Path) -> MediaInfo:
     """Read container and stream facts with PyAV; raise ProbeError if it is not media."""
     import av
@@ -172,7 +179,7 @@ def render_args(pieces: Sequence[Piece], output: Path, size: tuple[int, int], fp
     labels: list[str] = []
     for index, piece in enumerate(pieces):
         length = f"{piece.duration:.3f}"
-        args += ["-ss", f"{piece.start:.3f}", "-t", length, "-i", str(piece.path)]
+        args += [*INPUT_PROTOCOLS, "-ss", f"{piece.start:.3f}", "-t", length, "-i", str(piece.path)]
         filters.append(
             f"[{index}:v:0]scale={width}:{height}:force_original_aspect_ratio=decrease,"
             f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps={fps:g},format=yuv420p,"
@@ -194,13 +201,14 @@ def render_args(pieces: Sequence[Piece], output: Path, size: tuple[int, int], fp
 
 def frame_args(source: Path, at: float, output: Path) -> list[str]:
     """A single JPEG at `at` seconds (input seek: fast, and exact for one frame)."""
-    return ["-ss", f"{at:.3f}", "-i", str(source), "-frames:v", "1", "-q:v", "3",
+    return [*INPUT_PROTOCOLS, "-ss", f"{at:.3f}", "-i", str(source), "-frames:v", "1", "-q:v", "3",
             "-update", "1", str(output)]
 
 
 def remux_args(source: Path, output: Path) -> list[str]:
     """Copy the first video and audio streams into an MP4 (no re-encode)."""
-    return ["-i", str(source), "-map", "0:v:0", "-map", "0:a:0?", "-c", "copy", *MP4_ARGS, str(output)]
+    return [*INPUT_PROTOCOLS, "-i", str(source), "-map", "0:v:0", "-map", "0:a:0?", "-c", "copy", *MP4_ARGS,
+            str(output)]
 
 
 def _even(value: int) -> int:

@@ -140,6 +140,18 @@ async def test_a_file_that_is_not_a_video_is_refused(
     assert source.describe().rsplit("/", 1)[-1] in message
 
 
+async def test_a_playlist_pointing_at_a_server_file_is_refused(
+    library: Library, media: Media, talk: VideoInfo
+) -> None:
+    """An uploaded HLS playlist naming a file on the server must not pull that file in
+    (refused at the probe today; `ffmpeg.REFERENCE_FORMATS` guards it if a probe ever accepts one)."""
+    playlist = media.folder / "innocent.m3u8"  # as a chat attachment is staged: its own name kept
+    playlist.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:20\n#EXTINF:20,\n{media.talk}\n#EXT-X-ENDLIST\n")
+    message = await refused(library, NotAVideo, lambda: library.backend.upload(
+        library.collection_id, UploadSource(path=playlist)))
+    assert "innocent.m3u8" in message
+
+
 async def test_a_missing_local_file_is_refused(library: Library, media: Media, talk: VideoInfo) -> None:
     message = await refused(library, NotAVideo, lambda: library.backend.upload(
         library.collection_id, UploadSource(path=media.folder / "nope.mp4")))
