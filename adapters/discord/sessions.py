@@ -28,6 +28,27 @@ THREAD_AUTO_ARCHIVE_MIN = 1440
 PERSON_MESSAGES = (discord.MessageType.default, discord.MessageType.reply)
 
 
+def allowed_guilds(value: str) -> set[int] | None:
+    """DISCORD_ALLOWED_GUILDS: None (every server) when unset; set, it never opens more.
+
+    A typo ("my-server") must not turn the allow-list off: entries that are not ids
+    are dropped with a warning, and a list of only such entries allows no server.
+    """
+    entries = split_list(value)
+    if not entries:
+        return None
+    wrong = [entry for entry in entries if not entry.isdigit()]
+    if wrong:
+        log.warning("DISCORD_ALLOWED_GUILDS: %s not server id(s); ignored", ", ".join(wrong))
+    return {int(entry) for entry in entries if entry.isdigit()}
+
+
+def admin_roles(value: str) -> set[str]:
+    """DISCORD_ADMIN_ROLE: comma-separated role names or ids; a name may contain spaces
+    ("Video Admins" must not make everyone with a role called "Admins" an admin)."""
+    return {item.strip() for item in value.split(",") if item.strip()}
+
+
 @dataclass
 class Place:
     """Where a turn lives: the guild, the parent channel (collection) and the thread (session)."""
@@ -44,13 +65,13 @@ class Sessions:
         self._client = client
         self._conversations = conversations
         self._settings = settings
-        self._allowed = {int(g) for g in split_list(settings.discord_allowed_guilds) if g.isdigit()}
-        self._admin_roles = set(split_list(settings.discord_admin_role))
+        self._allowed = allowed_guilds(settings.discord_allowed_guilds)
+        self._admin_roles = admin_roles(settings.discord_admin_role)
 
     # checks ------------------------------------------------------------------------------
 
     def guild_allowed(self, guild_id: int | None) -> bool:
-        return guild_id is not None and (not self._allowed or guild_id in self._allowed)
+        return guild_id is not None and (self._allowed is None or guild_id in self._allowed)
 
     async def allowed(self, interaction: discord.Interaction[Any]) -> bool:
         """After the defer: False (and a polite answer) outside the allowed servers."""
