@@ -88,6 +88,11 @@ class Conversations:
             row = await self._store.channels.rebind(key, self._backend.name, await create(), name)
         return row
 
+    async def claim(self, keys: list[str]) -> bool:
+        """Record event keys for replies that start no turn (refusals, admin commands), so
+        that redeliveries and other processes answer once; False if seen before."""
+        return await self._store.ledger.claim(keys)
+
     async def has_session(self, thread: ThreadKey) -> bool:
         return await self._store.sessions.find(thread) is not None
 
@@ -103,6 +108,8 @@ class Conversations:
             TurnStatus.failed, TurnStatus.interrupted, TurnStatus.cancelled
         ):
             return None
+        if not await self._store.ledger.claim([f"retry:{turn_id}"]):
+            return None  # pressed twice, or in two processes: one retry only
         session = await self._store.sessions.get(turn.session_id)
         assert session is not None
         old_input = await self._store.turns.load_input(turn_id)

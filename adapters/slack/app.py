@@ -25,9 +25,10 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import commands, inbound
-from adapters.slack.commands import Commands, RecentKeys
+from adapters.slack.commands import Commands
 from adapters.slack.render import CANCEL_ACTION, RETRY_ACTION, WATCH_ACTION
 from core.conversations import Conversations
+from core.errors import DirectorError
 from core.incoming import Incoming
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,6 @@ class Listeners:
         self._allowed = set(allowed_channels)
         self._react = react
         self._commands = Commands(client, conversations, admin_users)
-        self._recent = RecentKeys()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def allowed(self, channel: str) -> bool:
@@ -72,12 +72,12 @@ class Listeners:
         event = body["event"]
         channel, thread_ts = event["channel"], event.get("thread_ts") or event["ts"]
         if not self.allowed(channel):
-            if self._recent.first_time(inbound.event_keys(body)):  # type: ignore[arg-type]
+            if await self._conversations.claim(inbound.event_keys(body)):  # type: ignore[arg-type]
                 await self._commands.reply(channel, thread_ts, commands.REFUSAL)
             return
         command = commands.parse(inbound.text_of(event, bot_user_id))
         if command is not None:
-            if self._recent.first_time(inbound.event_keys(body)):  # type: ignore[arg-type]
+            if await self._conversations.claim(inbound.event_keys(body)):  # type: ignore[arg-type]
                 await self._commands.collection(command, inbound.team_of(body), channel,  # type: ignore[arg-type]
                                                 thread_ts, event.get("user", ""))
             return
@@ -92,7 +92,14 @@ class Listeners:
         await self._accept(incoming, body["event"])
 
     async def _accept(self, incoming: Incoming, event: dict[str, Any]) -> None:
-        accepted = await self._conversations.accept(incoming)
+        try:
+            accepted = await self._conversations.accept(incoming)
+        except Exception as exc:  # already acked: say so in the thread rather than stay silent
+            log.exception("could not accept a Slack event")
+            detail = exc.user_message if isinstance(exc, DirectorError) else "the error is in the bot's log"
+            await self._commands.reply(incoming.thread.channel_id, incoming.thread.thread_id,
+                                       f"⚠️ Sorry, I couldn't start on that ({detail}). Please try again.")
+            return
         if accepted is None or not self._react:
             return
         task = asyncio.get_running_loop().create_task(self._eyes(event["channel"], event["ts"]))
@@ -115,11 +122,9 @@ class Listeners:
         if action["action_id"] == CANCEL_ACTION:
             if not await self._conversations.cancel(turn_id):
                 log.info("cancel pressed on turn %s that is not running", turn_id)
-        elif not self._recent.first_time([f"slack:retry:{turn_id}"]):
-            # A double click: the card still shows the old turn until the retry's first edit.
-            log.info("retry of turn %s already started", turn_id)
         elif await self._conversations.retry(turn_id) is None:
-            log.info("retry pressed on turn %s that cannot be retried", turn_id)
+            # Not retryable, or already retried (a double click, or another process).
+            log.info("retry pressed on turn %s: nothing to do", turn_id)
 
     async def drain(self) -> None:
         if self._tasks:

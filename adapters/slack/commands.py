@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
@@ -37,25 +35,6 @@ def parse(text: str) -> CollectionCommand | None:
     if match is None:
         return None
     return CollectionCommand(bind_to=match.group(2) if match.group(1) else None)
-
-
-class RecentKeys:
-    """Keys seen in the last `ttl` seconds (Slack retries within ~5 minutes)."""
-
-    def __init__(self, ttl: float = 900.0, max_size: int = 10_000) -> None:
-        self._ttl = ttl
-        self._max = max_size
-        self._seen: OrderedDict[str, float] = OrderedDict()
-
-    def first_time(self, keys: list[str]) -> bool:
-        now = time.monotonic()
-        while self._seen and (now - next(iter(self._seen.values())) > self._ttl or len(self._seen) > self._max):
-            self._seen.popitem(last=False)
-        if any(key in self._seen for key in keys):
-            return False
-        for key in keys:
-            self._seen[key] = now
-        return True
 
 
 class Commands:

@@ -185,3 +185,16 @@ async def test_history_never_starts_in_the_middle_of_a_turn(make_app: AppFactory
     history = [m for m in seen[-1] if m.role != "system"]
     assert history[0].role == "user"
     assert all(m.tool_call_id != "c" for m in history[:2])
+
+
+async def test_retry_pressed_twice_or_in_two_processes_runs_once(make_app: AppFactory, tmp_path: Path) -> None:
+    data_dir = tmp_path / "shared"
+    dead = await make_app(start=False, data_dir=data_dir)
+    turn_id = (await _seed_running_turn(dead))["turn_id"]
+    one = await make_app(ports=[RecordingPort()], data_dir=data_dir)
+    two = await make_app(ports=[RecordingPort()], data_dir=data_dir, start=False)
+    first = await one.conversations.retry(turn_id)
+    assert first is not None
+    assert await one.conversations.retry(turn_id) is None
+    assert await two.conversations.retry(turn_id) is None
+    await one.conversations.wait(first.turn_id)
