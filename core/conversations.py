@@ -121,6 +121,11 @@ class Conversations:
         return TurnRef(turn_id=new_turn.id, session_id=session.id, thread=thread_key(session),
                        user_id=message.user_id, input_text=message.text, output_ref=platform_ref)
 
+    async def requester(self, turn_id: str) -> str | None:
+        """Who asked for a turn (platform user id), for "only the asker or an admin" checks."""
+        turn = await self._store.turns.get(turn_id)
+        return turn.user_id if turn is not None and turn.user_id else None
+
     async def wait(self, turn_id: str) -> TurnStatus:
         return await self._runner.wait(turn_id)
 

@@ -107,10 +107,10 @@ class DiscordBot:
             return NOT_ALLOWED
         if self.sessions.is_admin(interaction):
             return None
-        turn = await self.app.store.turns.get(turn_id)
-        if turn is None or not turn.user_id or turn.user_id == str(interaction.user.id):
+        asker = await self.app.conversations.requester(turn_id)
+        if asker is None or asker == str(interaction.user.id):
             return None  # an unknown job is answered by the controls themselves
-        return f"Only <@{turn.user_id}>, who asked for this job, or an admin can do that."
+        return f"Only <@{asker}>, who asked for this job, or an admin can do that."
 
     # events ------------------------------------------------------------------------------
 

@@ -31,6 +31,12 @@ class RateWindow:
             return 0.0
         return self.per_seconds - (now - self._events[0])
 
+    @property
+    def idle(self) -> bool:
+        """No edit inside the period and nobody waiting: safe to forget."""
+        self._prune(self._clock())
+        return not self._events and not self._lock.locked()
+
     async def acquire(self) -> None:
         async with self._lock:
             while (wait := self.delay()) > 0:
@@ -47,7 +53,15 @@ class RateWindows:
         self._windows: dict[str, RateWindow] = {}
 
     def get(self, key: str) -> RateWindow:
+        if len(self._windows) > 1000:
+            self._forget_idle()
         window = self._windows.get(key)
         if window is None:
             window = self._windows[key] = RateWindow(self.max_events, self.per_seconds)
         return window
+
+    def _forget_idle(self) -> None:
+        """Drop windows with no edit inside their period (a thread per session adds up)."""
+        for key, window in list(self._windows.items()):
+            if window.idle:
+                del self._windows[key]

@@ -92,3 +92,12 @@ def test_rate_window_frees_slots_as_time_passes() -> None:
     assert window.delay() == 10
     now[0] = 10.0
     assert window.delay() == 0
+
+
+def test_rate_windows_forget_idle_keys() -> None:
+    from core.delivery.rate import RateWindows
+
+    windows = RateWindows(4, 5)
+    for number in range(1500):
+        windows.get(f"thread-{number}")
+    assert len(windows._windows) <= 1001
