@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 class UploadParams(BaseModel):
     url: str | None = Field(
         default=None,
-        description="A public http(s) link to a video file or video page (e.g. YouTube). Leave out to upload an attachment.",
+        description="A public http(s) link to a video file (video pages such as YouTube work on the VideoDB "
+        "backend only). Leave out to upload an attachment.",
     )
     name: str | None = Field(
         default=None, description="Title to give the video; defaults to the file's or page's name."
