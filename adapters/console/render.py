@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.delivery.job_card import format_ts, status_line
+from core.delivery.job_card import format_span, format_ts, status_line
 from core.messages import (
     CardStatus,
     ImageCard,
@@ -20,7 +20,7 @@ _MARK = {CardStatus.progress: "…", CardStatus.error: "⚠", CardStatus.success
 def _video_lines(video: VideoData) -> list[str]:
     span = ""
     if video.start is not None and video.end is not None:
-        span = f" [{format_ts(video.start)}–{format_ts(video.end)}]"
+        span = f" [{format_span(video.start, video.end)}]"
     elif video.length:
         span = f" ({format_ts(video.length)})"
     lines = [f"▶ {video.name or video.id}{span}"]
@@ -60,7 +60,7 @@ def _card_lines(card: object) -> list[str]:
             for shot in result.shots:
                 number += 1
                 lines.append(f"  {number}. {result.title or result.video_id} "
-                             f"{format_ts(shot.start)}–{format_ts(shot.end)} “{shot.text.strip()}”")
+                             f"{format_span(shot.start, shot.end)} “{shot.text.strip()}”")
     return lines
 
 

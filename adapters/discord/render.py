@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from core.delivery.job_card import buttons, format_ts, status_line
+from core.delivery.job_card import buttons, format_span, format_ts, status_line
 from core.messages import (
     CardStatus,
     ImageCard,
@@ -91,9 +91,7 @@ def custom_id(action: str, turn_id: str) -> str:
 
 
 def _span(start: float | None, end: float | None) -> str:
-    if start is None and end is None:
-        return ""
-    return f"{format_ts(start)}–{format_ts(end)}"
+    return format_span(start, end)
 
 
 def _md_link(text: str, url: str | None) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from adapters.slack.markup import escape, link, markdown_to_mrkdwn
 from adapters.slack.payloads import Block
-from core.delivery.job_card import buttons, format_ts, status_line
+from core.delivery.job_card import buttons, format_span, format_ts, status_line
 from core.messages import (
     CardStatus,
     ImageCard,
@@ -109,9 +109,7 @@ def split_sections(mrkdwn: str) -> list[Block]:
 
 
 def _span(start: float | None, end: float | None) -> str:
-    if start is None and end is None:
-        return ""
-    return f"{format_ts(start)}–{format_ts(end)}"
+    return format_span(start, end)
 
 
 def _video_title(video: VideoData) -> str:

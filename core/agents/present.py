@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
+from core.delivery.job_card import format_span, format_ts
 from core.messages import VideoData
 from core.video.backend import StreamLink, VideoInfo
 
 
 def fmt_time(seconds: float | None) -> str:
-    """`75.4` → `1:15`, `3725` → `1:02:05`; what people and the model read."""
-    if seconds is None:
-        return "?"
-    total = max(0, int(round(seconds)))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    """What people and the model read: `75.4` → `1:15`."""
+    return format_ts(seconds)
 
 
 def fmt_span(start: float | None, end: float | None) -> str:
-    return f"{fmt_time(start)}–{fmt_time(end)}"
+    return format_span(start, end)
 
 
 def video_data(info: VideoInfo) -> VideoData:

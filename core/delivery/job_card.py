@@ -5,6 +5,7 @@ Renderers (Block Kit, embeds, terminal) use these so every platform says the sam
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from core.messages import MsgStatus, OutputMessage
@@ -21,14 +22,22 @@ STATUS_TEXT: dict[MsgStatus, str] = {
 }
 
 
-def format_ts(seconds: float | None) -> str:
-    """`75.4` → `1:15`, `3725` → `1:02:05`."""
+def format_ts(seconds: float | None, rounding: str = "nearest") -> str:
+    """`75.4` → `1:15`, `3725` → `1:02:05`; `rounding` is "nearest", "down" or "up"."""
     if seconds is None:
         return "?"
-    total = int(max(seconds, 0) + 0.5)
+    value = max(seconds, 0.0)
+    total = {"nearest": int(value + 0.5), "down": math.floor(value), "up": math.ceil(value)}[rounding]
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def format_span(start: float | None, end: float | None) -> str:
+    """`3.6, 4.4` → `0:03–0:05`: whole seconds that contain the span, so it never reads as empty."""
+    if start is None and end is None:
+        return ""
+    return f"{format_ts(start, 'down')}–{format_ts(end, 'up')}"
 
 
 def status_line(message: OutputMessage, max_actions: int = 3) -> str:

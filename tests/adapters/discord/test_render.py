@@ -62,7 +62,7 @@ def test_video_card_has_watch_and_mp4_link_buttons_and_a_thumbnail() -> None:
     assert (mp4.label, mp4.url) == ("⬇ MP4", "https://media.example/media/v1.mp4")
     [embed] = rendered.embeds[-1:]
     assert embed["thumbnail"]["url"] == "https://media.example/t.jpg"
-    assert "0:05–1:15" in embed["description"]
+    assert "0:05–1:16" in embed["description"]
 
 
 def test_search_hits_become_fields_with_timestamps() -> None:

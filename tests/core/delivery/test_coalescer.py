@@ -101,3 +101,11 @@ def test_rate_windows_forget_idle_keys() -> None:
     for number in range(1500):
         windows.get(f"thread-{number}")
     assert len(windows._windows) <= 1001
+
+
+def test_spans_round_outwards_so_a_short_hit_never_reads_empty() -> None:
+    from core.delivery.job_card import format_span, format_ts
+
+    assert format_span(3.6, 4.4) == "0:03–0:05"
+    assert format_span(None, None) == ""
+    assert format_ts(75.4) == "1:15" and format_ts(3725) == "1:02:05"
