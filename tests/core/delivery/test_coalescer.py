@@ -84,28 +84,3 @@ async def test_shared_window_caps_edits_across_messages() -> None:
     assert len(first.sent) + len(second.sent) == 2
     assert window.delay() > 0  # a third edit would have to wait for the window
 
-
-def test_rate_window_frees_slots_as_time_passes() -> None:
-    now = [0.0]
-    window = RateWindow(max_events=1, per_seconds=10, clock=lambda: now[0])
-    window._events.append(0.0)
-    assert window.delay() == 10
-    now[0] = 10.0
-    assert window.delay() == 0
-
-
-def test_rate_windows_forget_idle_keys() -> None:
-    from core.delivery.rate import RateWindows
-
-    windows = RateWindows(4, 5)
-    for number in range(1500):
-        windows.get(f"thread-{number}")
-    assert len(windows._windows) <= 1001
-
-
-def test_spans_round_outwards_so_a_short_hit_never_reads_empty() -> None:
-    from core.delivery.job_card import format_span, format_ts
-
-    assert format_span(3.6, 4.4) == "0:03–0:05"
-    assert format_span(None, None) == ""
-    assert format_ts(75.4) == "1:15" and format_ts(3725) == "1:02:05"
