@@ -18,7 +18,7 @@ STATUS_TEXT: dict[MsgStatus, str] = {
     MsgStatus.success: "✅ Done",
     MsgStatus.error: "⚠️ Failed",
     MsgStatus.cancelled: "⏹ Cancelled",
-    MsgStatus.interrupted: "⚠️ Interrupted by a restart: press Retry to run it again",
+    MsgStatus.interrupted: "⚠️ Interrupted by a restart",
 }
 
 
