@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from adapters.discord import DeliveryOptions, start_bot, urls
+from bot.platforms import discord_config
 from bot.settings import Settings
 from bot.wiring import build_app
 from core.delivery.port import TurnRef
@@ -83,7 +84,7 @@ async def main(interactions: int) -> None:
                             DISCORD_BOT_TOKEN=fake.bot_token, DISCORD_API_URL=fake.api_url,
                             DISCORD_GATEWAY_URL=fake.gateway_url, LOG_LEVEL="WARNING")
         app = await build_app(settings)
-        bot = await start_bot(app, settings, options=DeliveryOptions())
+        bot = await start_bot(app, discord_config(settings), options=DeliveryOptions())
         try:
             latencies = await defer_latency(fake, guild, channel, interactions)
             print(f"defer latency over {len(latencies)} interactions (ms): "

@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from adapters.slack import SlackOptions, create_slack_runtime  # noqa: E402
 from adapters.slack.delivery import DeliveryOptions  # noqa: E402
 from adapters.slack.server import HttpServer, create_web_app  # noqa: E402
+from bot.platforms import slack_config  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.wiring import build_app  # noqa: E402
 from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlack, event_body, mention, sign  # noqa: E402
@@ -95,7 +96,7 @@ async def director(fake: FakeSlack, count: int, data_dir: Path) -> tuple[list[fl
                         SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake.api_url,
                         MAX_CONCURRENT_TURNS=8)
     app = await build_app(settings)
-    runtime = create_slack_runtime(app, settings, SlackOptions(delivery=DeliveryOptions(
+    runtime = create_slack_runtime(app, slack_config(settings), SlackOptions(delivery=DeliveryOptions(
         min_interval=2.0, edits_per_window=10_000)))
     server = HttpServer(runtime.aiohttp_app())
     port = await server.start("127.0.0.1", 0)

@@ -1,31 +1,87 @@
 """The platform processes: `director-bot slack [--http]` and `director-bot discord [--sync]`.
 
-Each builds the App, hands it to its adapter, starts it, and serves until stopped.
+Each builds the App, hands it and its adapter's config (built here from the settings,
+so adapters never import `bot`) to its adapter, starts it, and serves until stopped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
-from bot.settings import Settings
+from pydantic import SecretStr
+
+from bot.settings import Settings, SettingsError, split_list
 from bot.wiring import build_app
+
+if TYPE_CHECKING:
+    from adapters.discord.config import DiscordConfig
+    from adapters.slack.config import SlackConfig
 
 log = logging.getLogger(__name__)
 
 
+def secret_value(value: SecretStr | None) -> str:
+    """The stripped secret; "" when unset or blank (a blank secret counts as missing)."""
+    return value.get_secret_value().strip() if value is not None else ""
+
+
+def require_secret(value: SecretStr | None, name: str) -> str:
+    """The secret's value; a missing or blank one is a configuration error."""
+    secret = secret_value(value)
+    if not secret:
+        raise SettingsError(f"{name} is required for the Slack bot")
+    return secret
+
+
+def slack_config(settings: Settings) -> SlackConfig:
+    """What the Slack adapter reads; raises `SettingsError` without SLACK_BOT_TOKEN."""
+    from adapters.slack.config import SlackConfig
+
+    return SlackConfig(
+        bot_token=require_secret(settings.slack_bot_token, "SLACK_BOT_TOKEN"),
+        signing_secret=secret_value(settings.slack_signing_secret) or None,
+        app_token=secret_value(settings.slack_app_token) or None,
+        api_url=settings.slack_api_url,
+        inline_clip_mb=settings.slack_inline_clip_mb,
+        admin_users=split_list(settings.slack_admin_users),
+        allowed_channels=split_list(settings.slack_allowed_channels),
+    )
+
+
+def discord_config(settings: Settings) -> DiscordConfig:
+    """What the Discord adapter reads; raises `SettingsError` without DISCORD_BOT_TOKEN."""
+    from adapters.discord.config import DiscordConfig
+
+    token = secret_value(settings.discord_bot_token)
+    if not token:
+        raise SettingsError("DISCORD_BOT_TOKEN is required to run the Discord bot")
+    return DiscordConfig(
+        bot_token=token,
+        data_dir=settings.director_data_dir,
+        api_url=settings.discord_api_url,
+        gateway_url=settings.discord_gateway_url,
+        message_content=settings.discord_message_content,
+        allowed_guilds=settings.discord_allowed_guilds,
+        admin_role=settings.discord_admin_role,
+        shard_count=settings.discord_shard_count,
+        max_upload_mb=settings.max_upload_mb,
+    )
+
+
 async def run_slack(settings: Settings, *, http: bool, host: str = "0.0.0.0") -> int:
     """Socket Mode (SLACK_APP_TOKEN), or HTTP mode serving /slack/events on $PORT."""
-    from adapters.slack import create_slack_runtime, require_secret
+    from adapters.slack import create_slack_runtime
     from adapters.slack.server import HttpServer
 
-    require_secret(settings.slack_bot_token, "SLACK_BOT_TOKEN")
+    config = slack_config(settings)
     if http:
         require_secret(settings.slack_signing_secret, "SLACK_SIGNING_SECRET")
     else:
         require_secret(settings.slack_app_token, "SLACK_APP_TOKEN (or run with --http)")
     app = await build_app(settings)
-    runtime = create_slack_runtime(app, settings)
+    runtime = create_slack_runtime(app, config)
     server: HttpServer | None = None
     socket = None
     # In HTTP mode the media and player routes are served by the Slack server itself.
@@ -38,7 +94,7 @@ async def run_slack(settings: Settings, *, http: bool, host: str = "0.0.0.0") ->
                 app.media_base_url = f"http://{settings.media_host}:{port}"
             log.info("Slack HTTP mode on port %d: POST /slack/events, /slack/interactivity", port)
         else:
-            socket = runtime.socket_mode(require_secret(settings.slack_app_token, "SLACK_APP_TOKEN"))
+            socket = runtime.socket_mode()
             await socket.connect()
             log.info("Slack Socket Mode connected")
         await asyncio.Event().wait()
@@ -54,11 +110,11 @@ async def run_slack(settings: Settings, *, http: bool, host: str = "0.0.0.0") ->
 
 async def run_discord(settings: Settings, *, sync: bool, guild_id: int | None) -> int:
     """Sync the /director commands and exit, or run the bot on the gateway."""
-    from adapters.discord import DiscordBot, bot_token
+    from adapters.discord import DiscordBot
 
-    bot_token(settings)
+    config = discord_config(settings)
     app = await build_app(settings)
-    bot = DiscordBot(app, settings)
+    bot = DiscordBot(app, config)
     try:
         # Log in over REST before starting the App, so the messages of turns interrupted
         # by a restart can be edited; then connect to the gateway.

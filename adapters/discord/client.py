@@ -1,7 +1,7 @@
 """The Discord process: a discord.py client on the gateway, wired to the core.
 
 Order at start-up matters: log in over REST first (so the port can edit messages),
-then start the App (whose runner marks turns a dead process left behind as
+then start the core (whose runner marks turns a dead process left behind as
 interrupted and edits their messages), then connect to the gateway. Commands are
 synced only on request (`--sync`), never on every start: Discord allows 200
 command creates a day per guild.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -19,14 +19,12 @@ from discord import app_commands
 from adapters.discord import urls
 from adapters.discord.cache import VideoCache
 from adapters.discord.commands import Commands, build_group
+from adapters.discord.config import DiscordConfig, DiscordConfigError
 from adapters.discord.delivery import DeliveryOptions, DiscordPort
 from adapters.discord.files import clean_staging, fetch_attachment
 from adapters.discord.sessions import NOT_ALLOWED, Sessions
 from adapters.discord.views import make_turn_button
-from bot.settings import Settings, SettingsError
-
-if TYPE_CHECKING:
-    from bot.wiring import App
+from core.host import CoreHost
 
 log = logging.getLogger(__name__)
 
@@ -44,43 +42,45 @@ def invite_url(application_id: int) -> str:
             f"&scope=bot+applications.commands&permissions={INVITE_PERMISSIONS.value}")
 
 
-def intents(settings: Settings) -> discord.Intents:
+def intents(config: DiscordConfig) -> discord.Intents:
     """The default intents; message content (privileged) only when asked for."""
     chosen = discord.Intents.default()
-    chosen.message_content = settings.discord_message_content
+    chosen.message_content = config.message_content
     return chosen
 
 
-def create_client(settings: Settings) -> discord.Client:
+def create_client(config: DiscordConfig) -> discord.Client:
     """A plain client, or an auto-sharded one once DISCORD_SHARD_COUNT is set (2,500+ servers)."""
-    options: dict[str, Any] = {"intents": intents(settings), "max_ratelimit_timeout": MAX_RATELIMIT_TIMEOUT}
-    if settings.discord_shard_count:
-        return discord.AutoShardedClient(shard_count=settings.discord_shard_count, **options)
+    options: dict[str, Any] = {"intents": intents(config), "max_ratelimit_timeout": MAX_RATELIMIT_TIMEOUT}
+    if config.shard_count:
+        return discord.AutoShardedClient(shard_count=config.shard_count, **options)
     return discord.Client(**options)
 
 
-def bot_token(settings: Settings) -> str:
-    if settings.discord_bot_token is None or not settings.discord_bot_token.get_secret_value().strip():
-        raise SettingsError("DISCORD_BOT_TOKEN is required to run the Discord bot")
-    return settings.discord_bot_token.get_secret_value().strip()
+def bot_token(config: DiscordConfig) -> str:
+    """The stripped token; a missing or blank one is a configuration error."""
+    token = config.bot_token.strip()
+    if not token:
+        raise DiscordConfigError("DISCORD_BOT_TOKEN is required to run the Discord bot")
+    return token
 
 
 class DiscordBot:
     """The client, its command tree and persistent buttons, and the port the runner uses."""
 
-    def __init__(self, app: "App", settings: Settings, *, options: DeliveryOptions | None = None) -> None:
-        urls.apply(settings.discord_api_url, settings.discord_gateway_url)
+    def __init__(self, app: CoreHost, config: DiscordConfig, *, options: DeliveryOptions | None = None) -> None:
+        urls.apply(config.api_url, config.gateway_url)
         self.app = app
-        self.settings = settings
-        self.client = create_client(settings)
+        self.config = config
+        self.client = create_client(config)
         self.tree = app_commands.CommandTree(self.client)
-        self.staging_dir = settings.director_data_dir / "discord" / "staging"
+        self.staging_dir = config.data_dir / "discord" / "staging"
         self.staging_dir.mkdir(parents=True, exist_ok=True)
         conversations = app.conversations
-        self.sessions = Sessions(self.client, conversations, settings)
+        self.sessions = Sessions(self.client, conversations, config)
         self.cache = VideoCache(lambda key, limit: conversations.videos(key, limit=limit))
         self.commands = Commands(self.sessions, conversations, self.cache, self.staging_dir,
-                                 settings.max_upload_mb * 1024 * 1024)
+                                 config.max_upload_mb * 1024 * 1024)
         self.tree.add_command(build_group(self.commands))
         self.tree.on_error = self._on_command_error  # type: ignore[method-assign]
         self.button_cls = make_turn_button(conversations, self._press_refusal)
@@ -126,7 +126,7 @@ class DiscordBot:
 
     async def login(self) -> None:
         """REST only: enough to sync commands or edit job messages."""
-        await self.client.login(bot_token(self.settings))
+        await self.client.login(bot_token(self.config))
         removed = clean_staging(self.staging_dir)
         if removed:
             log.info("removed %d old staged upload(s)", removed)
@@ -174,10 +174,10 @@ class DiscordBot:
                 log.exception("gateway connection ended with an error")
 
 
-async def start_bot(app: "App", settings: Settings, *, options: DeliveryOptions | None = None,
+async def start_bot(app: CoreHost, config: DiscordConfig, *, options: DeliveryOptions | None = None,
                     start_app: bool = True) -> DiscordBot:
-    """Log in, start the App, connect and wait until ready (tests and benchmarks use this)."""
-    bot = DiscordBot(app, settings, options=options)
+    """Log in, start the core, connect and wait until ready (tests and benchmarks use this)."""
+    bot = DiscordBot(app, config, options=options)
     await bot.login()
     if start_app:
         await app.start()

@@ -14,7 +14,7 @@ from typing import Any
 import discord
 
 from adapters.discord import inbound
-from bot.settings import Settings, split_list
+from adapters.discord.config import DiscordConfig
 from core.conversations import Conversations
 from core.errors import DirectorError
 from core.incoming import ChannelKey, Incoming
@@ -34,7 +34,7 @@ def allowed_guilds(value: str) -> set[int] | None:
     A typo ("my-server") must not turn the allow-list off: entries that are not ids
     are dropped with a warning, and a list of only such entries allows no server.
     """
-    entries = split_list(value)
+    entries = value.replace(",", " ").split()  # comma- or space-separated, like the other lists
     if not entries:
         return None
     wrong = [entry for entry in entries if not entry.isdigit()]
@@ -61,12 +61,12 @@ class Place:
 
 
 class Sessions:
-    def __init__(self, client: discord.Client, conversations: Conversations, settings: Settings) -> None:
+    def __init__(self, client: discord.Client, conversations: Conversations, config: DiscordConfig) -> None:
         self._client = client
         self._conversations = conversations
-        self._settings = settings
-        self._allowed = allowed_guilds(settings.discord_allowed_guilds)
-        self._admin_roles = admin_roles(settings.discord_admin_role)
+        self._config = config
+        self._allowed = allowed_guilds(config.allowed_guilds)
+        self._admin_roles = admin_roles(config.admin_role)
 
     # checks ------------------------------------------------------------------------------
 
@@ -193,7 +193,7 @@ class Sessions:
                               bot_id: int) -> None:
         key = inbound.thread_key(message.guild.id, thread.parent_id, thread.id)  # type: ignore[union-attr]
         if not mentioned:
-            if not self._settings.discord_message_content or not (message.content.strip() or message.attachments):
+            if not self._config.message_content or not (message.content.strip() or message.attachments):
                 return  # a sticker or an embed alone is not a request
             if not await self._conversations.has_session(key):
                 return

@@ -11,6 +11,8 @@ import pytest
 
 from adapters.discord import urls
 from adapters.discord.client import INVITE_PERMISSIONS, DiscordBot, create_client, intents, invite_url
+from adapters.discord.config import DiscordConfig, DiscordConfigError
+from bot.platforms import discord_config
 from bot.settings import SettingsError
 from bot.wiring import build_app
 from tests.conftest import make_settings
@@ -18,15 +20,16 @@ from tests.fakes.discord_server import FakeDiscord
 
 
 def test_default_intents_and_message_content_only_on_request(tmp_path: Path) -> None:
-    plain = intents(make_settings(tmp_path))
+    plain = intents(DiscordConfig(bot_token="t", data_dir=tmp_path))
     assert plain.guilds and plain.guild_messages and not plain.message_content and not plain.members
-    assert intents(make_settings(tmp_path, DISCORD_MESSAGE_CONTENT=True)).message_content
+    assert intents(discord_config(make_settings(tmp_path, DISCORD_BOT_TOKEN="t",
+                                                DISCORD_MESSAGE_CONTENT=True))).message_content
 
 
 async def test_shard_count_gives_an_auto_sharded_client(tmp_path: Path) -> None:
-    sharded = create_client(make_settings(tmp_path, DISCORD_SHARD_COUNT=2))
+    sharded = create_client(discord_config(make_settings(tmp_path, DISCORD_BOT_TOKEN="t", DISCORD_SHARD_COUNT=2)))
     assert isinstance(sharded, discord.AutoShardedClient) and sharded.shard_count == 2
-    plain = create_client(make_settings(tmp_path))
+    plain = create_client(DiscordConfig(bot_token="t", data_dir=tmp_path))
     assert not isinstance(plain, discord.AutoShardedClient)
     assert plain.http.max_ratelimit_timeout == 30.0
     await plain.close()
@@ -44,9 +47,12 @@ def test_api_urls_are_normalised() -> None:
 
 
 async def test_a_missing_token_is_a_settings_error(tmp_path: Path) -> None:
+    for blank in ({}, {"DISCORD_BOT_TOKEN": "  "}):
+        with pytest.raises(SettingsError, match="DISCORD_BOT_TOKEN"):
+            discord_config(make_settings(tmp_path, **blank))
     app = await build_app(make_settings(tmp_path))
-    bot = DiscordBot(app, app.settings)
-    with pytest.raises(SettingsError, match="DISCORD_BOT_TOKEN"):
+    bot = DiscordBot(app, DiscordConfig(bot_token=" ", data_dir=tmp_path))
+    with pytest.raises(DiscordConfigError, match="DISCORD_BOT_TOKEN"):
         await bot.login()
     await bot.close()
     await app.stop()
@@ -59,7 +65,7 @@ async def test_sync_publishes_the_director_group_to_a_guild(tmp_path: Path) -> N
     settings = make_settings(tmp_path, DISCORD_BOT_TOKEN=fake.bot_token, DISCORD_API_URL=fake.api_url,
                              DISCORD_GATEWAY_URL=fake.gateway_url)
     app = await build_app(settings)
-    bot = DiscordBot(app, settings)
+    bot = DiscordBot(app, discord_config(settings))
     try:
         await bot.login()
         await bot.sync(guild)

@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 
 from adapters.discord import DeliveryOptions, DiscordBot, start_bot, urls
+from bot.platforms import discord_config
 from bot.wiring import App, build_app
 from core.llm.base import BaseLLM
 from tests.conftest import make_settings
@@ -145,7 +146,7 @@ async def discord_bot(fake_discord: FakeDiscord, tmp_path: Path) -> AsyncIterato
         settings = make_settings(data_dir or tmp_path / "data", **values)
         app = await build_app(settings, llm=llm)
         options = options or DeliveryOptions(min_interval=min_interval, edits_per_window=50)
-        discord_bot = await start_bot(app, settings, options=options)
+        discord_bot = await start_bot(app, discord_config(settings), options=options)
         bot = Bot(fake_discord, app, discord_bot, http)
         bots.append(bot)
         return bot

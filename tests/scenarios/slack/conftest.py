@@ -20,6 +20,7 @@ import pytest
 from adapters.slack import SlackOptions, SlackRuntime, create_slack_runtime
 from adapters.slack.delivery import DeliveryOptions
 from adapters.slack.server import HttpServer
+from bot.platforms import slack_config
 from bot.wiring import App, build_app
 from core.llm.base import BaseLLM
 from tests.conftest import make_settings
@@ -144,7 +145,7 @@ async def slack_bot(fake_slack: FakeSlack, tmp_path: Path) -> AsyncIterator[BotF
         settings = make_settings(data_dir or tmp_path / "data", **values)
         app = await build_app(settings, llm=llm)
         options = SlackOptions(delivery=DeliveryOptions(min_interval=min_interval), react=react)
-        runtime = create_slack_runtime(app, settings, options)
+        runtime = create_slack_runtime(app, slack_config(settings), options)
         server = HttpServer(runtime.aiohttp_app())
         port = await server.start("127.0.0.1", 0)
         app.media_base_url = f"http://127.0.0.1:{port}"

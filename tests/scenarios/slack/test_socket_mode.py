@@ -7,6 +7,7 @@ from pathlib import Path
 
 from adapters.slack import SlackOptions, create_slack_runtime
 from adapters.slack.delivery import DeliveryOptions
+from bot.platforms import slack_config
 from bot.wiring import build_app
 from tests.conftest import make_settings
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, FakeSlack, event_body, mention
@@ -16,7 +17,7 @@ async def test_socket_mode_mention(fake_slack: FakeSlack, tmp_path: Path) -> Non
     settings = make_settings(tmp_path / "data", SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN,
                              SLACK_API_URL=fake_slack.api_url)
     app = await build_app(settings)
-    runtime = create_slack_runtime(app, settings, SlackOptions(delivery=DeliveryOptions(min_interval=0.1)))
+    runtime = create_slack_runtime(app, slack_config(settings), SlackOptions(delivery=DeliveryOptions(min_interval=0.1)))
     await app.start()
     socket = runtime.socket_mode(APP_TOKEN)
     try:
