@@ -119,12 +119,23 @@ class Listeners:
         turn_id, channel = action.get("value", ""), (body.get("channel") or {}).get("id", "")
         if channel and not self.allowed(channel):
             return
+        user = (body.get("user") or {}).get("id", "")
+        if refusal := await self._press_refusal(turn_id, user):
+            await self._commands.tell(channel, user, refusal, (body.get("message") or {}).get("thread_ts"))
+            return
         if action["action_id"] == CANCEL_ACTION:
             if not await self._conversations.cancel(turn_id):
                 log.info("cancel pressed on turn %s that is not running", turn_id)
         elif await self._conversations.retry(turn_id) is None:
             # Not retryable, or already retried (a double click, or another process).
             log.info("retry pressed on turn %s: nothing to do", turn_id)
+
+    async def _press_refusal(self, turn_id: str, user: str) -> str | None:
+        """Cancel and Retry are for the person who asked, or an admin."""
+        asker = await self._conversations.requester(turn_id)
+        if asker is None or asker == user or await self._commands.is_admin(user):
+            return None
+        return f"Only <@{asker}>, who asked for this, or an admin can do that."
 
     async def drain(self) -> None:
         if self._tasks:

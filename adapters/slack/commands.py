@@ -49,6 +49,13 @@ class Commands:
         except SlackApiError as exc:
             log.warning("could not reply in the thread: %s", exc.response.get("error"))
 
+    async def tell(self, channel: str, user_id: str, text: str, thread_ts: str | None = None) -> None:
+        """A note only `user_id` sees (chat.postEphemeral)."""
+        try:
+            await self._client.chat_postEphemeral(channel=channel, user=user_id, text=text, thread_ts=thread_ts)
+        except SlackApiError as exc:
+            log.warning("could not tell %s privately: %s", user_id, exc.response.get("error"))
+
     async def is_admin(self, user_id: str) -> bool:
         if user_id in self._admins:
             return True

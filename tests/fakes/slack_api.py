@@ -126,6 +126,7 @@ class FakeSlack:
         self.files: dict[str, FakeFile] = {}  # files users "attached"
         self.downloads: list[tuple[str, str | None]] = []  # (file id, token)
         self.users: dict[str, dict[str, Any]] = {}
+        self.ephemeral: list[dict[str, Any]] = []  # chat.postEphemeral calls: channel, user, text
         self.token_scopes: dict[str, set[str]] = {BOT_TOKEN: set(ALL_SCOPES), APP_TOKEN: {"connections:write"}}
         self.socket_acks: list[dict[str, Any]] = []
         self._scripts: dict[str, list[Scripted]] = {}
@@ -294,6 +295,12 @@ class FakeSlack:
         message.versions.append((message.text, blocks))
         self.messages[(channel, ts)] = message
         return {"ok": True, "channel": channel, "ts": ts, "message": {"text": message.text, "ts": ts}}
+
+    def _m_chat_postEphemeral(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        if not params.get("channel") or not params.get("user"):
+            return {"ok": False, "error": "channel_not_found"}
+        self.ephemeral.append({k: params.get(k) for k in ("channel", "user", "text", "thread_ts")})
+        return {"ok": True, "message_ts": self._next_ts()}
 
     def _m_chat_update(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
         message = self.messages.get((params.get("channel", ""), params.get("ts", "")))

@@ -85,9 +85,9 @@ class SlackBot:
             headers.update({"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"})
         return await self.post("/slack/events", body, headers)
 
-    async def press(self, action_id: str, value: str, card: FakeMessage) -> int:
+    async def press(self, action_id: str, value: str, card: FakeMessage, user: str = "U0USER") -> int:
         """Press a button on a card, as Slack's interactivity request (form-encoded)."""
-        payload = block_action(action_id, value, channel=card.channel, message_ts_=card.ts)
+        payload = block_action(action_id, value, channel=card.channel, message_ts_=card.ts, user=user)
         body = urlencode({"payload": json.dumps(payload)}).encode()
         headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
         return await self.post("/slack/interactivity", body, headers)
