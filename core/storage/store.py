@@ -154,11 +154,6 @@ class SessionStore:
                 update(SessionRow).where(SessionRow.id == session_id).values(memory=memory, updated_at=utcnow())
             )
 
-    async def channel_of(self, session: SessionRow) -> ChannelRow:
-        async with self._sessions() as db:
-            row = await db.get(ChannelRow, session.channel_pk)
-            assert row is not None
-            return row
 
 
 class TurnStore:
