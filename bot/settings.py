@@ -89,10 +89,12 @@ class Settings(BaseSettings):
     def _supported_database(cls, value: str | None) -> str | None:
         if not value:
             return None
-        if value.startswith("postgresql://") or value.startswith("postgres://"):
-            return "postgresql+asyncpg://" + value.split("://", 1)[1]
-        if not (value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")):
-            raise ValueError("must start with sqlite+aiosqlite://, postgresql:// or postgresql+asyncpg://")
+        from core.storage.database import is_postgres, sqlalchemy_url
+
+        if is_postgres(value):
+            return sqlalchemy_url(value)  # psycopg 3; postgresql+asyncpg:// URLs are accepted too
+        if not value.startswith("sqlite+aiosqlite://"):
+            raise ValueError("must start with sqlite+aiosqlite://, postgresql:// or postgresql+psycopg://")
         return value
 
     @property

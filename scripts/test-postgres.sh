@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Start Debian's PostgreSQL and create the test role and database (idempotent; needs root).
-# Then: export TEST_DATABASE_URL=postgresql+asyncpg://director:director@127.0.0.1:5432/director_test
+# Then: export TEST_DATABASE_URL=postgresql://director:director@127.0.0.1:5432/director_test
 set -euo pipefail
 version=$(ls /usr/lib/postgresql | sort -n | tail -1)
 pg_ctlcluster "$version" main start 2>/dev/null || true

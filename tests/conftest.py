@@ -80,11 +80,12 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
     url = _postgres_url()
     if not url:
         pytest.skip("PostgreSQL tests SKIPPED: set TEST_DATABASE_URL (scripts/test-postgres.sh starts a local server)")
-    import asyncpg
+    import psycopg
 
-    raw = url.replace("postgresql+asyncpg://", "postgresql://")
+    from core.storage.database import libpq_url
+
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    connection = await asyncpg.connect(raw)
+    connection = await psycopg.AsyncConnection.connect(libpq_url(url), autocommit=True)
     await connection.execute(f'CREATE SCHEMA "{schema}"')
     try:
         yield url, schema

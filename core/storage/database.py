@@ -1,7 +1,9 @@
 """Engine creation and migrations.
 
 SQLite runs in WAL mode with a busy timeout so a console, a Slack and a Discord
-process can share one file; PostgreSQL comes through `DATABASE_URL`.
+process can share one file; PostgreSQL comes through `DATABASE_URL` and is reached
+with psycopg 3, the driver the task queue (procrastinate) uses too, so one driver
+serves both. `postgresql+asyncpg://` URLs are still accepted and run on psycopg.
 """
 
 from __future__ import annotations
@@ -40,6 +42,25 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+POSTGRES_PREFIXES = ("postgresql+psycopg://", "postgresql+asyncpg://", "postgresql://", "postgres://")
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith(POSTGRES_PREFIXES)
+
+
+def sqlalchemy_url(url: str) -> str:
+    """`DATABASE_URL` as SQLAlchemy's async URL: PostgreSQL always through psycopg 3."""
+    if is_postgres(url):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def libpq_url(url: str) -> str:
+    """The PostgreSQL URL as libpq (and so procrastinate's connector) reads it."""
+    return "postgresql://" + url.split("://", 1)[1]
+
+
 def create_engine(url: str, *, search_path: str | None = None) -> AsyncEngine:
     """An async engine; `search_path` puts PostgreSQL tables in one schema (test isolation)."""
     if url.startswith("sqlite"):
@@ -54,8 +75,9 @@ def create_engine(url: str, *, search_path: str | None = None) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    connect_args = {"server_settings": {"search_path": search_path}} if search_path else {}
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=connect_args)
+    connect_args = {"options": f"-csearch_path={search_path}"} if search_path else {}
+    return create_async_engine(sqlalchemy_url(url), pool_pre_ping=True, pool_size=10, max_overflow=10,
+                               connect_args=connect_args)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[DBSession]:

@@ -69,6 +69,11 @@ class TurnRow(Base):
     user_id: Mapped[str] = mapped_column(String(128), default="")
     retry_of: Mapped[str | None] = mapped_column(String(32), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The process that queued or runs the turn (`processes.id`); a dead owner's turns are
+    # adopted by a live process instead of "every running turn of my platform".
+    owner: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # The task-queue job running the turn (PostgreSQL runtime), for Cancel from any process.
+    job_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -106,9 +111,42 @@ class EventKeyRow(Base):
     """A processed platform event key; the primary key refuses duplicates."""
 
     __tablename__ = "event_ledger"
+    __table_args__ = (Index("ix_event_ledger_created", "created_at"),)
 
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ProcessRow(Base):
+    """A running (or ended) bot process; its heartbeat says it is alive."""
+
+    __tablename__ = "processes"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    role: Mapped[str] = mapped_column(String(32))  # web, slack, discord, worker, console
+    platforms: Mapped[str] = mapped_column(String(128), default="")  # comma-separated
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class InboxRow(Base):
+    """A platform request stored before it was acknowledged; deleted once handled."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_platform_owner", "platform", "owner"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    owner: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[bool] = mapped_column(default=False)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 # --- local video backend ----------------------------------------------------------
