@@ -42,7 +42,7 @@ async def _console(settings: Settings, channel: str, thread: str) -> int:
     from adapters.console.port import ConsolePort
 
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    app = await build_app(settings)
+    app = await build_app(settings, role="console")
     app.register_port(ConsolePort(sys.stdout, interactive))
     await app.start()
     try:

@@ -6,13 +6,13 @@ so adapters never import `bot`) to its adapter, starts it, and serves until stop
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
 from bot.settings import Settings, SettingsError, split_list
+from bot.signals import until_stopped
 from bot.wiring import build_app
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ async def run_slack(settings: Settings, *, http: bool, host: str = "0.0.0.0") ->
         require_secret(settings.slack_signing_secret, "SLACK_SIGNING_SECRET")
     else:
         require_secret(settings.slack_app_token, "SLACK_APP_TOKEN (or run with --http)")
-    app = await build_app(settings)
+    app = await build_app(settings, role="web" if http else "slack")
     runtime = create_slack_runtime(app, config)
     server: HttpServer | None = None
     socket = None
@@ -88,7 +88,7 @@ async def run_slack(settings: Settings, *, http: bool, host: str = "0.0.0.0") ->
     await app.start(serve_media=not http)
     try:
         if http:
-            server = HttpServer(runtime.aiohttp_app())
+            server = HttpServer(runtime.aiohttp_app(app.health))
             port = await server.start(host, settings.port)
             if not settings.media_public_url:
                 app.media_base_url = f"http://{settings.media_host}:{port}"
@@ -97,7 +97,7 @@ async def run_slack(settings: Settings, *, http: bool, host: str = "0.0.0.0") ->
             socket = runtime.socket_mode()
             await socket.connect()
             log.info("Slack Socket Mode connected")
-        await asyncio.Event().wait()
+        await until_stopped()
     finally:
         if socket is not None:
             await socket.close()
@@ -113,7 +113,7 @@ async def run_discord(settings: Settings, *, sync: bool, guild_id: int | None) -
     from adapters.discord import DiscordBot
 
     config = discord_config(settings)
-    app = await build_app(settings)
+    app = await build_app(settings, role="discord")
     bot = DiscordBot(app, config)
     try:
         # Log in over REST before starting the App, so the messages of turns interrupted
@@ -123,8 +123,8 @@ async def run_discord(settings: Settings, *, sync: bool, guild_id: int | None) -
             await bot.sync(guild_id)
             return 0
         await app.start()
-        await bot.connect()
+        await until_stopped(bot.connect())
     finally:
+        await app.stop()  # while REST still works: interrupted turns show so on their messages
         await bot.close()
-        await app.stop()
     return 0

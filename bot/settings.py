@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     agent_timeout_s: float = Field(default=900.0, gt=0, alias="AGENT_TIMEOUT_S")
     context_token_budget: int = Field(default=6000, ge=500, alias="CONTEXT_TOKEN_BUDGET")
     max_concurrent_turns: int = Field(default=4, ge=1, le=256, alias="MAX_CONCURRENT_TURNS")
+    max_turns_per_workspace: int = Field(default=0, ge=0, le=256, alias="MAX_TURNS_PER_WORKSPACE")
+
+    # --- runtime (several processes on one database) ----------------------------
+    heartbeat_s: float = Field(default=10.0, gt=0, alias="HEARTBEAT_S")
+    process_stale_s: float = Field(default=30.0, gt=0, alias="PROCESS_STALE_S")
+    ledger_retention_days: float = Field(default=14.0, gt=0, alias="LEDGER_RETENTION_DAYS")
 
     # --- video backends ---------------------------------------------------------
     video_db_api_key: SecretStr | None = Field(default=None, alias="VIDEO_DB_API_KEY")

@@ -17,8 +17,12 @@ from core.delivery.registry import PlatformRegistry
 from core.llm.base import BaseLLM
 from core.llm.offline_router import OfflineRouter
 from core.reasoning.engine import EngineLimits, ReasoningEngine
+from core.runner.base import TurnRunner
 from core.runner.executor import TurnExecutor
 from core.runner.inprocess import InProcessRunner
+from core.runtime.intake import Intake
+from core.runtime.processes import ProcessRegistry
+from core.runtime.upkeep import Upkeep
 from core.storage.database import create_engine, migrate
 from core.storage.store import Store
 from core.video.backend import VideoBackend
@@ -50,12 +54,16 @@ class App:
     """Everything a process needs, started and stopped together."""
 
     def __init__(self, settings: Settings, store: Store, backend: VideoBackend, llm: BaseLLM,
-                 agents: list[BaseAgent]) -> None:
+                 agents: list[BaseAgent], *, role: str = "app") -> None:
         self.settings = settings
         self.store = store
         self.backend = backend
         self.llm = llm
+        self.role = role
         self.platforms = PlatformRegistry()
+        self.registry = ProcessRegistry(store.sessionmaker, role=role, heartbeat_s=settings.heartbeat_s,
+                                        stale_s=settings.process_stale_s)
+        self.intake = Intake(store.sessionmaker, self.registry)
         limits = EngineLimits(max_iterations=settings.max_iterations,
                               history_tokens=settings.context_token_budget)
         self.engine = ReasoningEngine(llm, agents, limits)
@@ -65,13 +73,21 @@ class App:
             store, backend, llm, self.engine, self.platforms,
             work_dir=settings.director_data_dir, max_upload_bytes=settings.max_upload_mb * 1024 * 1024,
         )
-        self.runner = InProcessRunner(self.executor, max_concurrent=settings.max_concurrent_turns)
-        self.conversations = Conversations(store, backend, self.runner, self.platforms)
+        self.runner: TurnRunner = InProcessRunner(
+            self.executor, self.registry, max_concurrent=settings.max_concurrent_turns,
+            max_per_workspace=settings.max_turns_per_workspace or None)
+        self.conversations = Conversations(store, backend, self.runner, self.platforms, owner=self.registry.id)
+        self.upkeep = Upkeep(self.runner, self.intake, store.ledger,
+                             ledger_retention_days=settings.ledger_retention_days)
         self.media_base_url: str | None = settings.media_public_url
         self._media_server: object | None = None
 
     def register_port(self, port: PlatformPort) -> None:
         self.platforms.register_port(port)
+
+    async def health(self) -> dict[str, object]:
+        """What /healthz reports beside ok: this process and its runtime."""
+        return {"role": self.role, "process": self.registry.id[:8], "runtime": "in-process"}
 
     @property
     def public_media_url(self) -> str:
@@ -91,6 +107,8 @@ class App:
         return create_media_app(self.backend)  # type: ignore[arg-type]
 
     async def start(self, serve_media: bool = True) -> None:
+        self.registry.platforms = self.platforms.platforms
+        await self.registry.start()
         await self.backend.start()
         if serve_media and self.backend.name == "local":
             from core.video.local.media_server import MediaServer
@@ -102,9 +120,14 @@ class App:
                 self.media_base_url = bound
             log.info("media server at %s", bound)
         await self.runner.start()
+        await self.intake.adopt()
+        self.upkeep.start()
 
     async def stop(self) -> None:
+        await self.upkeep.stop()
+        await self.intake.stop()
         await self.runner.stop()
+        await self.registry.stop()
         if self._media_server is not None:
             await self._media_server.stop()  # type: ignore[attr-defined]
         await self.backend.close()
@@ -129,8 +152,8 @@ def build_backend(settings: Settings, store: Store, app_ref: list[App]) -> Video
     )
 
 
-async def build_app(settings: Settings, *, llm: BaseLLM | None = None,
-                    backend: VideoBackend | None = None, agents: list[BaseAgent] | None = None) -> App:
+async def build_app(settings: Settings, *, llm: BaseLLM | None = None, backend: VideoBackend | None = None,
+                    agents: list[BaseAgent] | None = None, role: str = "app") -> App:
     """Create the database (migrated), backend, LLM and agents, wired into an App."""
     from core.agents.registry import all_agents
 
@@ -140,6 +163,6 @@ async def build_app(settings: Settings, *, llm: BaseLLM | None = None,
     store = Store(engine)
     app_ref: list[App] = []
     backend = backend or build_backend(settings, store, app_ref)
-    app = App(settings, store, backend, llm or build_llm(settings), agents or all_agents())
+    app = App(settings, store, backend, llm or build_llm(settings), agents or all_agents(), role=role)
     app_ref.append(app)
     return app

@@ -7,7 +7,6 @@ thread's session, persist the input and a queued turn, and hand the turn over.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from pydantic import BaseModel
@@ -40,37 +39,33 @@ def collection_name(channel: ChannelKey, channel_name: str | None) -> str:
 
 class Conversations:
     def __init__(self, store: Store, backend: VideoBackend, runner: TurnRunner,
-                 platforms: PlatformRegistry) -> None:
+                 platforms: PlatformRegistry, *, owner: str | None = None) -> None:
         self._store = store
         self._backend = backend
         self._runner = runner
         self._platforms = platforms
+        self._owner = owner  # this process's id: it owns the turns it accepts until a runner takes them
 
     # inbound ---------------------------------------------------------------------
 
     async def accept(self, incoming: Incoming) -> Accepted | None:
-        """Persist and queue a turn; None if any of its event keys was seen before."""
-        if not await self._store.ledger.claim(incoming.event_keys):
+        """Store and queue a turn; None if any of its event keys was seen before.
+
+        The event keys, the session, the turn and the deletion of the stored request it
+        came from are one transaction: a crash leaves either nothing (the request is
+        replayed) or the whole turn (which a live process then runs)."""
+        channel = await self._bind_channel(incoming.thread.channel, incoming.channel_name)
+        accepted = await self._store.accept_turn(incoming, channel.id, owner=self._owner)
+        if accepted is None:
             log.info("duplicate delivery refused", extra={"keys": incoming.event_keys})
             return None
-        try:
-            channel = await self._bind_channel(incoming.thread.channel, incoming.channel_name)
-            existing = await self._store.sessions.find(incoming.thread)
-            session = existing or await self._store.sessions.get_or_create(
-                incoming.thread, channel.id, incoming.user_id)
-            message = InputMessage(session_id=session.id, user_id=incoming.user_id, text=incoming.text,
-                                   attachments=incoming.attachments)
-            turn = await self._store.turns.create(session.id, message, output_ref=incoming.output_ref)
-        except BaseException:
-            # Nothing was stored for this event: let the platform's redelivery through.
-            await asyncio.shield(self._store.ledger.release(incoming.event_keys))
-            raise
+        turn, session = accepted.turn, accepted.session
         log.info("turn accepted", extra={"session": session.id, "turn": turn.id,
                                          "platform": incoming.thread.platform})
-        await self._runner.submit(turn.id)
+        await self._runner.submit(turn.id, session.id)
         ref = TurnRef(turn_id=turn.id, session_id=session.id, thread=incoming.thread,
                       user_id=incoming.user_id, input_text=incoming.text, output_ref=incoming.output_ref)
-        return Accepted(turn=ref, new_session=existing is None)
+        return Accepted(turn=ref, new_session=accepted.new_session)
 
     async def _bind_channel(self, key: ChannelKey, channel_name: str | None) -> ChannelRow:
         name = collection_name(key, channel_name)
@@ -116,8 +111,9 @@ class Conversations:
         _, platform_ref = await self._store.turns.load_output(turn_id)
         message = InputMessage(session_id=session.id, user_id=old_input.user_id, text=old_input.text,
                                attachments=old_input.attachments)
-        new_turn = await self._store.turns.create(session.id, message, retry_of=turn_id, output_ref=platform_ref)
-        await self._runner.submit(new_turn.id)
+        new_turn = await self._store.turns.create(session.id, message, retry_of=turn_id, output_ref=platform_ref,
+                                                  owner=self._owner)
+        await self._runner.submit(new_turn.id, session.id)
         return TurnRef(turn_id=new_turn.id, session_id=session.id, thread=thread_key(session),
                        user_id=message.user_id, input_text=message.text, output_ref=platform_ref)
 

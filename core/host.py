@@ -10,15 +10,18 @@ from typing import TYPE_CHECKING, Protocol
 
 from core.conversations import Conversations
 from core.delivery.port import PlatformPort
+from core.runtime.intake import Intake
 
 if TYPE_CHECKING:
     from aiohttp import web
 
 
 class CoreHost(Protocol):
-    """The members adapters use: register a port, reach conversations, mount media, start/stop."""
+    """The members adapters use: register a port, reach conversations, store requests before
+    acknowledging them, mount media, start/stop."""
 
     conversations: Conversations
+    intake: Intake
 
     def register_port(self, port: PlatformPort) -> None:
         """Route this platform's turns to `port` (call before `start`)."""

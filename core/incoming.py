@@ -47,3 +47,6 @@ class Incoming(BaseModel):
     # The platform reference of a message the adapter already posted for this turn
     # (e.g. a Discord job message), if any.
     output_ref: dict[str, str] | None = None
+    # The stored request (core.runtime.intake) this came from; it is deleted in the same
+    # transaction that stores the turn, so a crash in between can only replay it.
+    inbox_id: int | None = None

@@ -22,7 +22,8 @@ from adapters.slack.app import Listeners, build_bolt_app, web_client
 from adapters.slack.config import SlackConfig, SlackConfigError, required
 from adapters.slack.delivery import DeliveryOptions, SlackPort
 from adapters.slack.files import SlackFileFetcher
-from adapters.slack.server import create_web_app
+from adapters.slack.intake import SlackIntake
+from adapters.slack.server import Health, create_web_app
 from adapters.slack.socket_mode import SocketMode
 from core.host import CoreHost
 
@@ -57,20 +58,21 @@ class SlackRuntime:
             self.client, app.conversations, allowed_channels=list(config.allowed_channels),
             admin_users=list(config.admin_users), react=options.react,
         )
-        self.bolt = build_bolt_app(self.client, self.listeners, (config.signing_secret or "").strip() or None)
+        self.bolt = build_bolt_app(self.client, self.listeners)
+        self.intake = SlackIntake(app.intake, self.bolt, (config.signing_secret or "").strip() or None)
 
-    def aiohttp_app(self) -> web.Application:
+    def aiohttp_app(self, health: Health | None = None) -> web.Application:
         """HTTP mode: /slack/events, /slack/interactivity, /healthz (+ media routes).
 
-        Refuses to serve without a signing secret: Bolt would then accept unsigned requests.
+        Refuses to serve without a signing secret: every request would be unsigned.
         """
         required(self.config.signing_secret, "SLACK_SIGNING_SECRET")
-        return create_web_app(self.bolt, self.app.media_routes())
+        return create_web_app(self.intake, self.app.media_routes(), health)
 
     def socket_mode(self, app_token: str | None = None) -> SocketMode:
         """Socket Mode with `app_token`, or the config's SLACK_APP_TOKEN."""
         token = required(app_token if app_token is not None else self.config.app_token, "SLACK_APP_TOKEN")
-        return SocketMode(self.bolt, token, self.client)
+        return SocketMode(self.intake, token, self.client)
 
     async def close(self, grace: float = 5.0) -> None:
         """After `app.stop()`: finish or stop this adapter's own background work."""

@@ -1,9 +1,11 @@
 """The Bolt `AsyncApp` and its listeners.
 
-Bolt acks an event before the listener runs (process_before_response=False), so
-listeners only check, translate and call `conversations.accept` (a few database
-writes that also refuse duplicates); the runner does the work. Button presses are
-acked first, then handed to `conversations.cancel` / `retry`.
+Requests reach Bolt from the store (`adapters/slack/intake.py`): they were checked
+and acknowledged on arrival, so Bolt's own signature check is off and each listener
+runs to its end inside the dispatch (process_before_response=True). Listeners only
+check, translate and call `conversations.accept` (one transaction, which also
+refuses duplicates and deletes the stored request); the runner does the work.
+Button presses go to `conversations.cancel` / `retry`.
 """
 
 from __future__ import annotations
@@ -46,11 +48,8 @@ class Listeners:
     """What the Bolt listeners do; kept apart from Bolt's wiring to stay readable."""
 
     def __init__(self, client: AsyncWebClient, conversations: Conversations, *, allowed_channels: list[str],
-                 admin_users: list[str], react: bool, accept_concurrency: int = 1) -> None:
+                 admin_users: list[str], react: bool) -> None:
         self._client = client
-        # Bolt has already acked when a listener runs, but the listener's database work
-        # shares the event loop with the acks of a burst; a small gate keeps acks fast.
-        self._gate = asyncio.Semaphore(accept_concurrency)
         self._conversations = conversations
         self._allowed = set(allowed_channels)
         self._react = react
@@ -60,15 +59,7 @@ class Listeners:
     def allowed(self, channel: str) -> bool:
         return not self._allowed or channel in self._allowed
 
-    async def app_mention(self, body: dict[str, Any], bot_user_id: str | None) -> None:
-        async with self._gate:
-            await self._app_mention(body, bot_user_id)
-
-    async def message(self, body: dict[str, Any], bot_user_id: str | None) -> None:
-        async with self._gate:
-            await self._message(body, bot_user_id)
-
-    async def _app_mention(self, body: dict[str, Any], bot_user_id: str | None) -> None:
+    async def app_mention(self, body: dict[str, Any], bot_user_id: str | None, inbox_id: int | None = None) -> None:
         event = body["event"]
         channel, thread_ts = event["channel"], event.get("thread_ts") or event["ts"]
         if not self.allowed(channel):
@@ -81,17 +72,18 @@ class Listeners:
                 await self._commands.collection(command, inbound.team_of(body), channel,  # type: ignore[arg-type]
                                                 thread_ts, event.get("user", ""))
             return
-        await self._accept(inbound.app_mention(body, bot_user_id), event)  # type: ignore[arg-type]
+        await self._accept(inbound.app_mention(body, bot_user_id), event, inbox_id)  # type: ignore[arg-type]
 
-    async def _message(self, body: dict[str, Any], bot_user_id: str | None) -> None:
+    async def message(self, body: dict[str, Any], bot_user_id: str | None, inbox_id: int | None = None) -> None:
         incoming = inbound.message(body, bot_user_id)  # type: ignore[arg-type]
         if incoming is None or not self.allowed(incoming.thread.channel_id):
             return
         if not await self._conversations.has_session(incoming.thread):
             return
-        await self._accept(incoming, body["event"])
+        await self._accept(incoming, body["event"], inbox_id)
 
-    async def _accept(self, incoming: Incoming, event: dict[str, Any]) -> None:
+    async def _accept(self, incoming: Incoming, event: dict[str, Any], inbox_id: int | None) -> None:
+        incoming.inbox_id = inbox_id
         try:
             accepted = await self._conversations.accept(incoming)
         except Exception as exc:  # already acked: say so in the thread rather than stay silent
@@ -142,22 +134,28 @@ class Listeners:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-def _event_listener(handler: Callable[[dict[str, Any], str | None], Awaitable[None]]) -> Any:
+EventHandler = Callable[[dict[str, Any], str | None, int | None], Awaitable[None]]
+
+
+def _event_listener(handler: EventHandler) -> Any:
     async def listener(body: dict[str, Any], context: AsyncBoltContext, request: AsyncBoltRequest) -> None:
         retry = request.headers.get("x-slack-retry-num")
         if retry:  # the ledger refuses it if the first delivery was accepted
             log.info("Slack retry %s of event %s", retry[0], body.get("event_id"))
-        await handler(body, context.bot_user_id)
+        try:
+            await handler(body, context.bot_user_id, context.get("inbox_id"))
+        except (KeyError, TypeError, AttributeError) as exc:  # an event without the fields we need
+            log.debug("ignored a Slack event without the fields it needs (%s: %s)", type(exc).__name__, exc)
 
     return listener
 
 
-def build_bolt_app(client: AsyncWebClient, listeners: Listeners, signing_secret: str | None) -> AsyncApp:
+def build_bolt_app(client: AsyncWebClient, listeners: Listeners) -> AsyncApp:
+    """Bolt for stored requests: signatures were checked on arrival (`SlackIntake`)."""
     bolt = AsyncApp(
         client=client,
-        signing_secret=signing_secret or "",
-        request_verification_enabled=bool(signing_secret),
-        process_before_response=False,
+        request_verification_enabled=False,
+        process_before_response=True,
     )
     bolt.event("app_mention")(_event_listener(listeners.app_mention))
     bolt.event("message")(_event_listener(listeners.message))

@@ -1,33 +1,38 @@
 """HTTP mode: one aiohttp server for Slack's requests, health checks and media.
 
-POST /slack/events and POST /slack/interactivity go to Bolt unchanged (Bolt checks
-the v0 signature and the timestamp: a bad one is 401). GET /healthz answers for
-load balancers. With the local backend, its /media and /watch routes are served
-from the same port, so the Watch links work behind one public URL.
+POST /slack/events and POST /slack/interactivity are checked, stored and answered
+by `SlackIntake` (a bad signature is 401 before anything parses the body). GET
+/healthz answers for load balancers, with what the process knows of its runtime.
+With the local backend, its /media and /watch routes are served from the same
+port, so the Watch links work behind one public URL.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.async_app import AsyncApp
+
+from adapters.slack.intake import SlackIntake
 
 EVENTS_PATH = "/slack/events"
 INTERACTIVITY_PATH = "/slack/interactivity"
 
+Health = Callable[[], Awaitable[dict[str, Any]]]
 
-def create_web_app(bolt: AsyncApp, media: web.Application | None = None) -> web.Application:
+
+def create_web_app(intake: SlackIntake, media: web.Application | None = None,
+                   health: Health | None = None) -> web.Application:
     """The Slack routes, added to the media app when there is one."""
     web_app = media if media is not None else web.Application()
 
-    async def dispatch(request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
-
     async def healthz(request: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
+        report = await health() if health is not None else {}
+        return web.json_response({"ok": True, **report})
 
-    web_app.router.add_post(EVENTS_PATH, dispatch)
-    web_app.router.add_post(INTERACTIVITY_PATH, dispatch)
+    web_app.router.add_post(EVENTS_PATH, intake.http)
+    web_app.router.add_post(INTERACTIVITY_PATH, intake.http)
     if not any(r.canonical == "/healthz" for r in web_app.router.resources()):
         web_app.router.add_get("/healthz", healthz)
     return web_app

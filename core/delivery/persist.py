@@ -1,5 +1,6 @@
-"""An observer that stores the OutputMessage: on publish, and at most every few
-seconds while it changes (never a write per progress tick)."""
+"""An observer that stores the OutputMessage while it changes: at most every few
+seconds (never a write per progress tick). The final state is stored by the runner,
+with the turn's end, before it is published."""
 
 from __future__ import annotations
 
@@ -28,10 +29,14 @@ class PersistingObserver:
         self._last_saved = now
         self._pending = asyncio.get_running_loop().create_task(self._save(message))
 
-    async def on_publish(self, message: OutputMessage) -> None:
+    async def settle(self) -> None:
+        """Wait for a progress save in flight (before the final state is stored)."""
         if self._pending and not self._pending.done():
             await asyncio.shield(self._pending)
-        await self._save(message)
+
+    async def on_publish(self, message: OutputMessage) -> None:
+        """Nothing left to store: the runner stored the final state before publishing it."""
+        await self.settle()
 
     async def _save(self, message: OutputMessage) -> None:
         try:

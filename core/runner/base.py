@@ -18,8 +18,17 @@ class TurnRunner(ABC):
     async def stop(self) -> None: ...
 
     @abstractmethod
-    async def submit(self, turn_id: str) -> None:
-        """Queue a persisted turn; returns at once. Turns of one session run in order."""
+    async def submit(self, turn_id: str, session_id: str | None = None) -> None:
+        """Queue a persisted turn; returns at once. Turns of one session run in the order
+        they were submitted (give `session_id` when known: the place in line is then taken
+        before anything is awaited)."""
+
+    async def adopt(self) -> int:
+        """Take over what dead processes left (turns, undelivered ends); the count adopted."""
+        return 0
+
+    async def poll_cancels(self) -> None:
+        """Act on Cancel pressed in another process, where that needs polling."""
 
     @abstractmethod
     async def cancel(self, turn_id: str) -> bool:

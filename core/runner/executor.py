@@ -1,13 +1,19 @@
-"""Running one turn: load it from the database, show it, reason, store the outcome.
+"""Running one turn: load it from the database, show it, reason, store the outcome,
+then deliver its final state.
 
-Split from the scheduler (`inprocess.py`) so that a distributed runner can reuse it.
+Split from the schedulers (`inprocess.py`, `queue.py`) so both run turns the same way.
+Recording the end (database) and delivering it (the platform) are separate steps, so
+a scheduler can free a turn's slot before delivery, which may wait for the platform's
+rate budget. Delivery is marked in the database; a final state that a dead process
+never delivered is delivered by whoever adopts the turn (`adopt_orphans`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
 
@@ -36,6 +42,10 @@ _FINAL_STATUS = {
 }
 
 
+def _why_cancelled() -> str:
+    return "cancel"
+
+
 @dataclass
 class PreparedTurn:
     """A turn loaded and shown on its platform, waiting for its slot."""
@@ -46,6 +56,9 @@ class PreparedTurn:
     input: InputMessage
     output: OutputMessage
     ref: TurnRef
+    persist: PersistingObserver
+    # Asked when the turn's task is cancelled: "shutdown" ends it as interrupted, else cancelled.
+    why_cancelled: Callable[[], str] = field(default=_why_cancelled)
 
 
 def thread_key(row: SessionRow) -> ThreadKey:
@@ -68,20 +81,22 @@ class TurnExecutor:
         # Set when the process shuts down: turns stopped then end as interrupted, not cancelled.
         self.shutting_down = False
 
-    async def prepare(self, turn_id: str) -> PreparedTurn:
+    async def prepare(self, turn_id: str, *, show_queued: bool = True) -> PreparedTurn:
         """Load a turn and attach its observers; its message shows it as queued."""
         record = await self.store.load_turn(turn_id)
         turn, session_row, channel = record.turn, record.session, record.channel
         input_message, output = record.input, record.output
         ref = TurnRef(turn_id=turn.id, session_id=session_row.id, thread=thread_key(session_row),
                       user_id=turn.user_id, input_text=input_message.text, output_ref=record.output_ref)
-        self._attach_observers(output, ref)
-        output.status = MsgStatus.queued
-        output.push_update()
-        return PreparedTurn(turn, session_row, channel, input_message, output, ref)
+        persist = PersistingObserver(self.store.turns, self.persist_interval_s)
+        output.add_observer(persist)
+        self._attach_port(output, ref)
+        if show_queued:
+            output.status = MsgStatus.queued
+            output.push_update()
+        return PreparedTurn(turn, session_row, channel, input_message, output, ref, persist)
 
-    def _attach_observers(self, output: OutputMessage, ref: TurnRef) -> None:
-        output.add_observer(PersistingObserver(self.store.turns, self.persist_interval_s))
+    def _attach_port(self, output: OutputMessage, ref: TurnRef) -> None:
         port = self.platforms.port(ref.thread.platform)
         if port is None:
             return
@@ -117,7 +132,7 @@ class TurnExecutor:
             outcome = await self.engine.run(ctx, prepared.input, history)
             status, context, error = outcome.status, outcome.context, outcome.error
         except asyncio.CancelledError:
-            if self.shutting_down:
+            if self.shutting_down or prepared.why_cancelled() == "shutdown":
                 status, note = MsgStatus.interrupted, "(Interrupted by a restart.)"
                 output.add_action("Interrupted by a restart")
             else:
@@ -130,11 +145,11 @@ class TurnExecutor:
             status, context = MsgStatus.error, [user, ContextMessage.assistant("(This request failed.)")]
             output.add_card(TextCard(agent_name="director", status=CardStatus.error,
                                      status_message="Something went wrong on my side; the error is in the bot's log."))
-        await asyncio.shield(self._finish(prepared, session, status, context, error))
+        await asyncio.shield(self._record_end(prepared, session, status, context, error))
         return _FINAL_STATUS[status]
 
-    async def _finish(self, prepared: PreparedTurn, session: Session, status: MsgStatus,
-                      context: list[ContextMessage], error: str | None) -> None:
+    async def _record_end(self, prepared: PreparedTurn, session: Session, status: MsgStatus,
+                          context: list[ContextMessage], error: str | None) -> None:
         output = prepared.output
         for card in output.content:
             if card.status is CardStatus.progress:  # work this turn did not finish
@@ -143,16 +158,25 @@ class TurnExecutor:
                     card.status_message = f"Stopped ({status.value}) while: {card.status_message}"
         output.status = status
         memory = session.memory if session.memory != (prepared.session_row.memory or {}) else None
+        await prepared.persist.settle()  # a progress save must not land after the final one
+        await self.store.end_turn(prepared.turn.id, session.id, _FINAL_STATUS[status], error, context, memory,
+                                  output=output)
+
+    async def deliver(self, prepared: PreparedTurn) -> None:
+        """Show the recorded final state on the platform (may wait for its rate budget)."""
         try:
-            await self.store.end_turn(prepared.turn.id, session.id, _FINAL_STATUS[status], error, context, memory)
+            await prepared.output.publish()
+        except Exception:
+            log.exception("delivering the end of turn %s failed", prepared.turn.id)
         finally:
-            await output.publish()
+            await asyncio.shield(self.store.turns.mark_delivered(prepared.turn.id))
 
     async def end_unrun(self, prepared: PreparedTurn, status: MsgStatus) -> None:
-        """End a turn that never ran (cancelled while queued, or interrupted)."""
+        """Record the end of a turn that never ran (cancelled while queued, or interrupted)."""
         prepared.output.status = status
-        await self.store.turns.set_status(prepared.turn.id, _FINAL_STATUS[status])
-        await prepared.output.publish()
+        await prepared.persist.settle()
+        await self.store.end_turn(prepared.turn.id, prepared.session_row.id, _FINAL_STATUS[status], None, [], None,
+                                  output=prepared.output)
 
     async def _history(self, session_id: str) -> list[list[ContextMessage]]:
         """Earlier turns, whole: a turn cut by the row limit would start with a tool result
@@ -163,18 +187,14 @@ class TurnExecutor:
             turns.pop(0)
         return turns
 
-    async def interrupt_stale(self, platforms: list[str]) -> list[str]:
-        """Turns of these platforms left queued/running by a dead process → interrupted."""
-        stale = await self.store.turns.with_status([TurnStatus.queued, TurnStatus.running])
-        ended: list[str] = []
-        for turn in stale:
-            session_row = await self.store.sessions.get(turn.session_id)
-            if session_row is None or session_row.platform not in platforms:
-                continue
-            prepared = await self.prepare(turn.id)
-            prepared.output.add_action("Interrupted by a restart")
-            await self.end_unrun(prepared, MsgStatus.interrupted)
-            ended.append(turn.id)
-        if ended:
-            log.warning("marked %d turn(s) interrupted after a restart", len(ended))
-        return ended
+    async def interrupt(self, turn_id: str) -> None:
+        """End a turn that was running in a process that died: interrupted, with Retry."""
+        prepared = await self.prepare(turn_id, show_queued=False)
+        prepared.output.add_action("Interrupted by a restart")
+        await self.end_unrun(prepared, MsgStatus.interrupted)
+        await self.deliver(prepared)
+
+    async def deliver_stored(self, turn_id: str) -> None:
+        """Deliver a final state a dead process recorded but never showed."""
+        prepared = await self.prepare(turn_id, show_queued=False)
+        await self.deliver(prepared)

@@ -74,6 +74,11 @@ class TurnRow(Base):
     owner: Mapped[str | None] = mapped_column(String(32), nullable=True)
     # The task-queue job running the turn (PostgreSQL runtime), for Cancel from any process.
     job_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # The final state reached the platform; a final turn not yet delivered is delivered by
+    # whoever adopts it after its owner died.
+    delivered: Mapped[bool] = mapped_column(default=False)
+    # Cancel pressed in another process (the owner polls for it).
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -141,6 +146,7 @@ class InboxRow(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
                                     autoincrement=True)
     platform: Mapped[str] = mapped_column(String(32))
+    workspace_id: Mapped[str] = mapped_column(String(128), default="")  # handled in order per workspace
     kind: Mapped[str] = mapped_column(String(32))
     owner: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -12,15 +12,15 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.ext.asyncio import AsyncSession as DBSession
 
-from core.incoming import ChannelKey, ThreadKey
+from core.incoming import ChannelKey, Incoming, ThreadKey
 from core.messages import ContextMessage, InputMessage, OutputMessage, utcnow
 from core.storage.database import session_factory
-from core.storage.models import ChannelRow, ContextRow, EventKeyRow, MessageRow, SessionRow, TurnRow
+from core.storage.models import ChannelRow, ContextRow, EventKeyRow, InboxRow, MessageRow, SessionRow, TurnRow
 from core.turns import TurnStatus
 
 log = logging.getLogger(__name__)
@@ -48,10 +48,11 @@ class EventLedger:
             return False
         return True
 
-    async def release(self, keys: Iterable[str]) -> None:
-        """Forget keys whose event could not be persisted, so a redelivery is not refused."""
+    async def prune(self, older_than: datetime) -> int:
+        """Forget keys recorded before `older_than`; how many were removed."""
         async with self._sessions.begin() as db:
-            await db.execute(delete(EventKeyRow).where(EventKeyRow.key.in_([k[:255] for k in keys])))
+            result = await db.execute(delete(EventKeyRow).where(EventKeyRow.created_at < older_than))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 class ChannelStore:
@@ -162,26 +163,14 @@ class TurnStore:
 
     async def create(
         self, session_id: str, message: InputMessage, *, retry_of: str | None = None,
-        output_ref: dict[str, Any] | None = None,
+        output_ref: dict[str, Any] | None = None, owner: str | None = None,
     ) -> TurnRow:
         """A queued turn with its input and an empty output; seq orders turns of a session."""
         for _attempt in range(5):
             try:
                 async with self._sessions.begin() as db:
-                    seq = await db.scalar(select(func.coalesce(func.max(TurnRow.seq), 0)).where(
-                        TurnRow.session_id == session_id))
-                    turn = TurnRow(
-                        id=new_id(), session_id=session_id, seq=int(seq or 0) + 1,
-                        status=TurnStatus.queued.value, user_id=message.user_id, retry_of=retry_of,
-                    )
-                    db.add(turn)
-                    await db.flush()
-                    output = OutputMessage(session_id=session_id, turn_id=turn.id)
-                    db.add(MessageRow(id=message.id, turn_id=turn.id, role="input",
-                                      content=message.model_dump(mode="json")))
-                    db.add(MessageRow(id=output.id, turn_id=turn.id, role="output",
-                                      content=output.model_dump(mode="json"), platform_ref=output_ref))
-                return turn
+                    return await _add_turn(db, session_id, message, retry_of=retry_of, output_ref=output_ref,
+                                           owner=owner)
             except IntegrityError:
                 continue  # another process took this seq; try the next one
         raise RuntimeError("could not allocate a turn sequence number")
@@ -243,6 +232,55 @@ class TurnStore:
                     return await db.get(TurnRow, turn_id)
         return None
 
+    async def mark_delivered(self, turn_id: str) -> None:
+        async with self._sessions.begin() as db:
+            await db.execute(update(TurnRow).where(TurnRow.id == turn_id).values(delivered=True))
+
+    async def orphans(self, platforms: list[str], alive_ids: Select[tuple[str]]) -> list[TurnRow]:
+        """Turns of these platforms whose owner is dead and that still need someone: queued,
+        running, or ended but not delivered. Oldest first."""
+        unfinished = TurnRow.status.in_([TurnStatus.queued.value, TurnStatus.running.value])
+        async with self._sessions() as db:
+            result = await db.scalars(
+                select(TurnRow).join(SessionRow, SessionRow.id == TurnRow.session_id)
+                .where(SessionRow.platform.in_(platforms), or_(unfinished, TurnRow.delivered.is_(False)),
+                       or_(TurnRow.owner.is_(None), TurnRow.owner.not_in(alive_ids)))
+                .order_by(TurnRow.created_at, TurnRow.seq)
+            )
+            return list(result)
+
+    async def adopt(self, turn: TurnRow, owner: str) -> bool:
+        """Become the turn's owner, unless another process adopted it first."""
+        previous = TurnRow.owner.is_(None) if turn.owner is None else TurnRow.owner == turn.owner
+        async with self._sessions.begin() as db:
+            result = await db.execute(update(TurnRow).where(TurnRow.id == turn.id, previous).values(owner=owner))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def set_owner(self, turn_id: str, owner: str, job_id: int | None = None) -> None:
+        values: dict[str, Any] = {"owner": owner}
+        if job_id is not None:
+            values["job_id"] = job_id
+        async with self._sessions.begin() as db:
+            await db.execute(update(TurnRow).where(TurnRow.id == turn_id).values(**values))
+
+    async def request_cancel(self, turn_id: str) -> TurnRow | None:
+        """Ask the turn's owner to cancel it (polled by in-process runners); the row, or
+        None if the turn already ended."""
+        async with self._sessions.begin() as db:
+            turn = await db.get(TurnRow, turn_id)
+            if turn is None or TurnStatus(turn.status).is_final:
+                return None
+            turn.cancel_requested = True
+            return turn
+
+    async def cancel_requests(self, owner: str) -> list[str]:
+        """Ids of this owner's unfinished turns someone asked to cancel."""
+        async with self._sessions() as db:
+            result = await db.scalars(select(TurnRow.id).where(
+                TurnRow.owner == owner, TurnRow.cancel_requested.is_(True),
+                TurnRow.status.in_([TurnStatus.queued.value, TurnStatus.running.value])))
+            return list(result)
+
     async def with_status(self, statuses: Iterable[TurnStatus]) -> list[TurnRow]:
         async with self._sessions() as db:
             result = await db.scalars(
@@ -279,6 +317,28 @@ class ContextStore:
             items = [(turn_id, ContextMessage.model_validate(payload)) for turn_id, payload in rows]
         items.reverse()
         return items
+
+
+async def _add_turn(db: DBSession, session_id: str, message: InputMessage, *, retry_of: str | None = None,
+                    output_ref: dict[str, Any] | None = None, owner: str | None = None) -> TurnRow:
+    """Add a queued turn (next seq of its session) with its input and an empty output."""
+    seq = await db.scalar(select(func.coalesce(func.max(TurnRow.seq), 0)).where(TurnRow.session_id == session_id))
+    turn = TurnRow(id=new_id(), session_id=session_id, seq=int(seq or 0) + 1, status=TurnStatus.queued.value,
+                   user_id=message.user_id, retry_of=retry_of, owner=owner, delivered=False)
+    db.add(turn)
+    await db.flush()
+    output = OutputMessage(session_id=session_id, turn_id=turn.id)
+    db.add(MessageRow(id=message.id, turn_id=turn.id, role="input", content=message.model_dump(mode="json")))
+    db.add(MessageRow(id=output.id, turn_id=turn.id, role="output", content=output.model_dump(mode="json"),
+                      platform_ref=output_ref))
+    return turn
+
+
+class AcceptedTurn:
+    """What `Store.accept_turn` stored: the turn, its session, and whether the session is new."""
+
+    def __init__(self, turn: TurnRow, session: SessionRow, new_session: bool) -> None:
+        self.turn, self.session, self.new_session = turn, session, new_session
 
 
 class TurnRecord:
@@ -323,16 +383,64 @@ class Store:
         return TurnRecord(turn, session, channel, InputMessage.model_validate(messages["input"].content),
                           OutputMessage.model_validate(messages["output"].content), messages["output"].platform_ref)
 
+    async def accept_turn(self, incoming: Incoming, channel_pk: int, owner: str | None) -> AcceptedTurn | None:
+        """In one transaction: claim the event keys, find or open the thread's session, store
+        the input and a queued turn, and delete the stored request it came from.
+
+        None if a key was claimed before (a duplicate delivery). All or nothing, so a crash
+        can only leave the request to be replayed, never a claimed key without its turn.
+        """
+        keys = sorted({key[:255] for key in incoming.event_keys})
+        for _attempt in range(5):
+            try:
+                return await self._accept_once(incoming, keys, channel_pk, owner)
+            except IntegrityError:
+                continue  # a concurrent writer took a key, the session or the seq: look again
+        raise RuntimeError("could not store the turn after 5 attempts")
+
+    async def _accept_once(self, incoming: Incoming, keys: list[str], channel_pk: int,
+                           owner: str | None) -> AcceptedTurn | None:
+        thread = incoming.thread
+        async with self.sessionmaker.begin() as db:
+            if keys and await db.scalar(select(EventKeyRow.key).where(EventKeyRow.key.in_(keys)).limit(1)):
+                if incoming.inbox_id is not None:
+                    await db.execute(delete(InboxRow).where(InboxRow.id == incoming.inbox_id))
+                return None
+            db.add_all(EventKeyRow(key=key) for key in keys)
+            session = await db.scalar(select(SessionRow).where(
+                SessionRow.platform == thread.platform, SessionRow.workspace_id == thread.workspace_id,
+                SessionRow.channel_id == thread.channel_id, SessionRow.thread_id == thread.thread_id))
+            new_session = session is None
+            if session is None:
+                session = SessionRow(id=new_id(), platform=thread.platform, workspace_id=thread.workspace_id,
+                                     channel_id=thread.channel_id, thread_id=thread.thread_id,
+                                     channel_pk=channel_pk, created_by=incoming.user_id, memory={})
+                db.add(session)
+                await db.flush()
+            message = InputMessage(session_id=session.id, user_id=incoming.user_id, text=incoming.text,
+                                   attachments=incoming.attachments)
+            turn = await _add_turn(db, session.id, message, output_ref=incoming.output_ref, owner=owner)
+            if incoming.inbox_id is not None:
+                await db.execute(delete(InboxRow).where(InboxRow.id == incoming.inbox_id))
+        return AcceptedTurn(turn, session, new_session)
+
     async def end_turn(self, turn_id: str, session_id: str, status: TurnStatus, error: str | None,
-                       context: list[ContextMessage], memory: dict[str, Any] | None) -> None:
-        """Record how a turn ended, with what it adds to the session, in one transaction."""
+                       context: list[ContextMessage], memory: dict[str, Any] | None,
+                       output: OutputMessage | None = None) -> None:
+        """Record how a turn ended (its final message too), with what it adds to the session,
+        in one transaction."""
+        now = utcnow()
         async with self.sessionmaker.begin() as db:
             await _append_context(db, session_id, turn_id, context)
             if memory is not None:
                 await db.execute(update(SessionRow).where(SessionRow.id == session_id)
-                                 .values(memory=memory, updated_at=utcnow()))
+                                 .values(memory=memory, updated_at=now))
+            if output is not None:
+                await db.execute(update(MessageRow)
+                                 .where(MessageRow.turn_id == turn_id, MessageRow.role == "output")
+                                 .values(content=output.model_dump(mode="json"), updated_at=now))
             await db.execute(update(TurnRow).where(TurnRow.id == turn_id)
-                             .values(status=status.value, error=error, finished_at=utcnow()))
+                             .values(status=status.value, error=error, finished_at=now, cancel_requested=False))
 
     async def close(self) -> None:
         await self.engine.dispose()

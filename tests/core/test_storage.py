@@ -195,13 +195,29 @@ async def test_upgrading_a_database_that_has_videos(db_url: tuple[str, str | Non
             " created_at) VALUES ('v', 'c', 'talk', 'media/v.mp4', 1.0, true, 10, '', true, CURRENT_TIMESTAMP)"))
         await connection.execute(text(
             "INSERT INTO local_segments (video_id, idx, start, \"end\", text, words) VALUES ('v', 0, 0, 1, 'hi', '[]')"))
+        await connection.execute(text(
+            "INSERT INTO channels (id, platform, workspace_id, channel_id, name, backend, collection_id, settings,"
+            " created_at) VALUES (1, 'slack', 'T', 'C', 'c', 'local', 'c', '{}', CURRENT_TIMESTAMP)"))
+        await connection.execute(text(
+            "INSERT INTO sessions (id, platform, workspace_id, channel_id, thread_id, channel_pk, created_by, memory,"
+            " created_at, updated_at) VALUES ('s', 'slack', 'T', 'C', '1.0', 1, 'U', '{}', CURRENT_TIMESTAMP,"
+            " CURRENT_TIMESTAMP)"))
+        await connection.execute(text(
+            "INSERT INTO turns (id, session_id, seq, status, user_id, created_at) VALUES ('t', 's', 1, 'succeeded',"
+            " 'U', CURRENT_TIMESTAMP)"))
     await migrate(engine)
     async with engine.connect() as connection:
         assert (await connection.execute(text("SELECT count(*) FROM local_segments"))).scalar() == 1
+        # A turn that ended before the runtime migration counts as delivered (never re-sent).
+        assert (await connection.execute(text("SELECT delivered, cancel_requested FROM turns"))).one() == (True, False)
     await engine.dispose()
 
 
-async def test_released_event_keys_can_be_claimed_again(store: Store) -> None:
-    assert await store.ledger.claim(["slack:event:Ev9"])
-    await store.ledger.release(["slack:event:Ev9"])
-    assert await store.ledger.claim(["slack:event:Ev9"])
+async def test_pruned_event_keys_can_be_claimed_again(store: Store) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    assert await store.ledger.claim(["slack:event:Old"])
+    assert await store.ledger.prune(datetime.now(timezone.utc) - timedelta(days=1)) == 0  # too young
+    assert not await store.ledger.claim(["slack:event:Old"])
+    assert await store.ledger.prune(datetime.now(timezone.utc) + timedelta(seconds=1)) == 1
+    assert await store.ledger.claim(["slack:event:Old"])

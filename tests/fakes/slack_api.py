@@ -105,6 +105,7 @@ class Scripted:
     error: str | None = None
     retry_after: int | None = None
     delay: float = 0.0
+    hang: bool = False  # never answer (until the fake closes)
 
 
 @dataclass
@@ -133,6 +134,7 @@ class FakeSlack:
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
+        self._closing = asyncio.Event()
         self._sockets: list[web.WebSocketResponse] = []
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -154,6 +156,7 @@ class FakeSlack:
         return self
 
     async def close(self) -> None:
+        self._closing.set()
         for ws in list(self._sockets):
             await ws.close()
         if self._runner:
@@ -258,6 +261,9 @@ class FakeSlack:
         answer = scripted.pop(0) if scripted else None
         if answer and answer.delay:
             await asyncio.sleep(answer.delay)
+        if answer and answer.hang:
+            await self._closing.wait()
+            return web.Response(status=503)
         if answer and answer.status != 200:
             return await self._record(method, params, token, answer.status, {"ok": False, "error": "ratelimited"},
                                       {"Retry-After": str(answer.retry_after)} if answer.retry_after is not None else None)

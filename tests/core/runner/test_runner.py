@@ -198,3 +198,137 @@ async def test_retry_pressed_twice_or_in_two_processes_runs_once(make_app: AppFa
     assert await one.conversations.retry(turn_id) is None
     assert await two.conversations.retry(turn_id) is None
     await one.conversations.wait(first.turn_id)
+
+
+async def test_cancel_while_waiting_for_a_slot_means_it_never_runs(make_app: AppFactory) -> None:
+    gated = GatedLLM()
+    port = RecordingPort()
+    app = await make_app(llm=ScriptedLLM(gated.script), ports=[port], MAX_CONCURRENT_TURNS=1)
+    first = await app.conversations.accept(incoming("first", thread="t1"))
+    waiting = await app.conversations.accept(incoming("waiting", thread="t2"))
+    await gated.wait_started(1)
+    assert await app.conversations.cancel(waiting.turn.turn_id)
+    gated.gate("first").set()
+    assert await app.conversations.wait(first.turn.turn_id) is TurnStatus.succeeded
+    assert await app.conversations.wait(waiting.turn.turn_id) is TurnStatus.cancelled
+    assert gated.started == ["first"]
+    assert (await app.store.turns.get(waiting.turn.turn_id)).status == "cancelled"  # type: ignore[union-attr]
+    assert port.published[waiting.turn.turn_id].status is MsgStatus.cancelled
+
+
+async def test_one_workspace_never_takes_every_slot(make_app: AppFactory) -> None:
+    gated = GatedLLM()
+    app = await make_app(llm=ScriptedLLM(gated.script), ports=[RecordingPort()], MAX_CONCURRENT_TURNS=2,
+                         MAX_TURNS_PER_WORKSPACE=1)
+
+    def in_workspace(text: str, workspace: str, thread: str) -> Incoming:
+        return Incoming(thread=ThreadKey(platform="test", workspace_id=workspace, channel_id="c", thread_id=thread),
+                        user_id="u", text=text, event_keys=[f"k:{workspace}:{thread}"])
+
+    busy = [await app.conversations.accept(in_workspace(f"a{i}", "A", f"t{i}")) for i in range(3)]
+    other = await app.conversations.accept(in_workspace("b", "B", "t9"))
+    await gated.wait_started(2)
+    assert sorted(gated.started) == ["a0", "b"]  # A's second and third wait; B is not held up
+    for text in ("a0", "a1", "a2", "b"):
+        gated.gate(text).set()
+    for accepted in [*busy, other]:
+        assert await app.conversations.wait(accepted.turn.turn_id) is TurnStatus.succeeded
+
+
+class SlowDeliveryPort(RecordingPort):
+    """Its final edits wait for the test, as a platform's rate budget would make them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    def observer_for(self, turn, save_ref):  # type: ignore[no-untyped-def]
+        observer = super().observer_for(turn, save_ref)
+        publish = observer.on_publish
+
+        async def slow_publish(message):  # type: ignore[no-untyped-def]
+            await self.release.wait()
+            await publish(message)
+
+        observer.on_publish = slow_publish  # type: ignore[method-assign]
+        return observer
+
+
+async def test_a_turn_waiting_to_be_delivered_frees_its_slot(make_app: AppFactory) -> None:
+    port = SlowDeliveryPort()
+    second_ran = asyncio.Event()
+
+    def script(messages: list[ContextMessage], tools: list[ToolSpec]) -> LLMResponse:
+        if messages[-1].content == "second":
+            second_ran.set()
+        return LLMResponse(content="ok")
+
+    app = await make_app(llm=ScriptedLLM(script), ports=[port], MAX_CONCURRENT_TURNS=1)
+    first = await app.conversations.accept(incoming("first", thread="t1"))
+    second = await app.conversations.accept(incoming("second", thread="t2"))
+    # The only slot is free again while the first turn's final edit still waits.
+    await asyncio.wait_for(second_ran.wait(), 10)
+    assert port.published == {}
+    assert (await app.store.turns.get(first.turn.turn_id)).status == "succeeded"  # type: ignore[union-attr]
+    port.release.set()
+    assert await app.conversations.wait(first.turn.turn_id) is TurnStatus.succeeded
+    assert await app.conversations.wait(second.turn.turn_id) is TurnStatus.succeeded
+    assert set(port.published) == {first.turn.turn_id, second.turn.turn_id}
+
+
+async def test_concurrent_messages_of_a_thread_run_in_the_order_they_were_stored(make_app: AppFactory) -> None:
+    seen: list[str] = []
+
+    def script(messages: list[ContextMessage], tools: list[ToolSpec]) -> LLMResponse:
+        seen.append(messages[-1].content or "")
+        return LLMResponse(content="ok")
+
+    app = await make_app(llm=ScriptedLLM(script), ports=[RecordingPort()])
+    texts = [f"message {i}" for i in range(6)]
+    accepted = await asyncio.gather(*(app.conversations.accept(incoming(text)) for text in texts))
+    for item in accepted:
+        await app.conversations.wait(item.turn.turn_id)
+    by_seq = sorted(await app.store.turns.for_session(accepted[0].turn.session_id), key=lambda t: t.seq)
+    inputs = [(await app.store.turns.load_input(turn.id)).text for turn in by_seq]
+    assert seen == inputs
+
+
+async def test_a_second_process_never_touches_the_turns_of_a_live_one(make_app: AppFactory, tmp_path: Path) -> None:
+    gated = GatedLLM()
+    data_dir = tmp_path / "shared"
+    first = await make_app(llm=ScriptedLLM(gated.script), ports=[RecordingPort()], data_dir=data_dir)
+    running = await first.conversations.accept(incoming("long job"))
+    await gated.wait_started(1)
+    second_port = RecordingPort()
+    second = await make_app(ports=[second_port], data_dir=data_dir)
+    assert await second.runner.adopt() == 0
+    assert (await second.store.turns.get(running.turn.turn_id)).status == "running"  # type: ignore[union-attr]
+    assert second_port.published == {}
+    gated.gate("long job").set()
+    assert await first.conversations.wait(running.turn.turn_id) is TurnStatus.succeeded
+
+
+async def test_cancel_pressed_in_another_process_stops_the_turn(make_app: AppFactory, tmp_path: Path) -> None:
+    gated = GatedLLM()
+    data_dir = tmp_path / "shared"
+    port = RecordingPort()
+    first = await make_app(llm=ScriptedLLM(gated.script), ports=[port], data_dir=data_dir)
+    running = await first.conversations.accept(incoming("long job"))
+    await gated.wait_started(1)
+    second = await make_app(ports=[RecordingPort()], data_dir=data_dir)
+    assert await second.conversations.cancel(running.turn.turn_id)
+    assert await asyncio.wait_for(first.conversations.wait(running.turn.turn_id), 20) is TurnStatus.cancelled
+    assert port.published[running.turn.turn_id].status is MsgStatus.cancelled
+
+
+async def test_an_end_a_dead_process_never_delivered_is_delivered(make_app: AppFactory, tmp_path: Path) -> None:
+    data_dir = tmp_path / "shared"
+    dead = await make_app(start=False, data_dir=data_dir)
+    turn_id = (await _seed_running_turn(dead))["turn_id"]
+    output, _ = await dead.store.turns.load_output(turn_id)
+    output.status = MsgStatus.success
+    await dead.store.end_turn(turn_id, output.session_id, TurnStatus.succeeded, None, [], None, output=output)
+    port = RecordingPort()
+    await make_app(ports=[port], data_dir=data_dir)
+    assert port.published[turn_id].status is MsgStatus.success
+    assert (await dead.store.turns.get(turn_id)).delivered  # type: ignore[union-attr]

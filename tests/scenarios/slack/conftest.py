@@ -79,11 +79,8 @@ class SlackBot:
     async def send(self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None,
                    timestamp: int | None = None, secret: str = SIGNING_SECRET, team: str | None = None) -> int:
         """POST one signed event_callback to /slack/events; returns the HTTP status."""
-        body = json.dumps(event_body(event, event_id=event_id, **({"team": team} if team else {}))).encode()
-        headers = {"Content-Type": "application/json", **sign(body, timestamp, secret)}
-        if retry_num:
-            headers.update({"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"})
-        return await self.post("/slack/events", body, headers)
+        return await send_event(self.http, self.url, event, event_id=event_id, retry_num=retry_num,
+                                timestamp=timestamp, secret=secret, team=team)
 
     async def press(self, action_id: str, value: str, card: FakeMessage, user: str = "U0USER") -> int:
         """Press a button on a card, as Slack's interactivity request (form-encoded)."""
@@ -119,6 +116,19 @@ class SlackBot:
         await self.server.stop()
         await self.app.stop()
         await self.runtime.close(grace=2.0)
+
+
+async def send_event(http: aiohttp.ClientSession, url: str, event: dict[str, Any], *, event_id: str | None = None,
+                     retry_num: int | None = None, timestamp: int | None = None, secret: str = SIGNING_SECRET,
+                     team: str | None = None) -> int:
+    """POST one signed event_callback to `url`/slack/events, as Slack does; the HTTP status."""
+    body = json.dumps(event_body(event, event_id=event_id, **({"team": team} if team else {}))).encode()
+    headers = {"Content-Type": "application/json", **sign(body, timestamp, secret)}
+    if retry_num:
+        headers.update({"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"})
+    async with http.post(url + "/slack/events", data=body, headers=headers) as response:
+        await response.read()
+        return response.status
 
 
 BotFactory = Callable[..., Awaitable[SlackBot]]

@@ -32,6 +32,7 @@ def upgrade() -> None:
         "inbox",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("platform", sa.String(length=32), nullable=False),
+        sa.Column("workspace_id", sa.String(length=128), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("owner", sa.String(length=32), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
@@ -44,12 +45,17 @@ def upgrade() -> None:
     with op.batch_alter_table("turns") as batch:
         batch.add_column(sa.Column("owner", sa.String(length=32), nullable=True))
         batch.add_column(sa.Column("job_id", sa.BigInteger(), nullable=True))
+        # Turns that ended before this migration were delivered by the process that ran them.
+        batch.add_column(sa.Column("delivered", sa.Boolean(), nullable=False, server_default=sa.true()))
+        batch.add_column(sa.Column("cancel_requested", sa.Boolean(), nullable=False, server_default=sa.false()))
     op.create_index("ix_event_ledger_created", "event_ledger", ["created_at"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_event_ledger_created", table_name="event_ledger")
     with op.batch_alter_table("turns") as batch:
+        batch.drop_column("cancel_requested")
+        batch.drop_column("delivered")
         batch.drop_column("job_id")
         batch.drop_column("owner")
     op.drop_index("ix_inbox_platform_owner", table_name="inbox")
