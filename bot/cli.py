@@ -1,4 +1,4 @@
-"""`director-bot`: console | slack | discord | migrate | sample-video."""
+"""`director-bot`: console | slack | discord | worker | migrate | sample-video."""
 
 from __future__ import annotations
 
@@ -28,6 +28,10 @@ def _parser() -> argparse.ArgumentParser:
     discord = commands.add_parser("discord", help="run the Discord bot")
     discord.add_argument("--sync", action="store_true", help="sync the /director commands, then exit")
     discord.add_argument("--guild", type=int, default=None, help="sync to one server only (instant)")
+
+    worker = commands.add_parser("worker", help="run turns from the PostgreSQL task queue (deployments)")
+    worker.add_argument("--concurrency", type=int, default=None,
+                        help="turns this worker runs at once (default MAX_CONCURRENT_TURNS)")
 
     commands.add_parser("migrate", help="apply database migrations")
 
@@ -108,6 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_slack(settings, args.http))
         if args.command == "discord":
             return asyncio.run(_discord(settings, args.sync, args.guild))
+        if args.command == "worker":
+            from bot.platforms import run_worker
+
+            return asyncio.run(run_worker(settings, concurrency=args.concurrency))
     except SettingsError as exc:
         sys.stderr.write(f"director-bot: {exc}\n")
         return 2

@@ -1,4 +1,5 @@
-"""The platform processes: `director-bot slack [--http]` and `director-bot discord [--sync]`.
+"""The platform processes: `director-bot slack [--http]`, `director-bot discord [--sync]` and
+`director-bot worker`.
 
 Each builds the App, hands it and its adapter's config (built here from the settings,
 so adapters never import `bot`) to its adapter, starts it, and serves until stopped.
@@ -127,4 +128,44 @@ async def run_discord(settings: Settings, *, sync: bool, guild_id: int | None) -
     finally:
         await app.stop()  # while REST still works: interrupted turns show so on their messages
         await bot.close()
+    return 0
+
+
+async def run_worker(settings: Settings, *, concurrency: int | None = None) -> int:
+    """Run turns from the task queue (PostgreSQL) and deliver them through the platforms'
+    REST APIs, for every platform whose token is set."""
+    from core.storage.database import is_postgres
+
+    if not is_postgres(settings.resolved_database_url):
+        raise SettingsError("`director-bot worker` needs DATABASE_URL=postgresql://… (with SQLite, each bot "
+                            "process runs its own turns: no worker is needed)")
+    if concurrency is not None:
+        if concurrency < 1:
+            raise SettingsError("--concurrency must be at least 1")
+        settings = settings.model_copy(update={"max_concurrent_turns": concurrency})
+    app = await build_app(settings, role="worker")
+    closers = []
+    if secret_value(settings.slack_bot_token):
+        from adapters.slack import SlackDelivery
+
+        closers.append(SlackDelivery(app, slack_config(settings)).close)
+    if secret_value(settings.discord_bot_token):
+        from adapters.discord.delivery_only import DiscordDelivery
+
+        discord = DiscordDelivery(app, discord_config(settings))
+        await discord.login()
+        closers.append(discord.close)
+    if not closers:
+        raise SettingsError("the worker needs SLACK_BOT_TOKEN and/or DISCORD_BOT_TOKEN to deliver answers")
+    # Media links of the local backend are served by the web process (MEDIA_PUBLIC_URL).
+    await app.start(serve_media=False)
+    log.info("worker running up to %d turn(s) at once for %s", settings.max_concurrent_turns,
+             ", ".join(app.platforms.platforms))
+    try:
+        await until_stopped()
+    finally:
+        await app.stop()
+        for close in closers:
+            await close()
+    log.info("worker stopped")
     return 0

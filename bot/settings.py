@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     heartbeat_s: float = Field(default=10.0, gt=0, alias="HEARTBEAT_S")
     process_stale_s: float = Field(default=30.0, gt=0, alias="PROCESS_STALE_S")
     ledger_retention_days: float = Field(default=14.0, gt=0, alias="LEDGER_RETENTION_DAYS")
+    shutdown_grace_s: float = Field(default=20.0, ge=0, alias="SHUTDOWN_GRACE_S")
 
     # --- video backends ---------------------------------------------------------
     video_db_api_key: SecretStr | None = Field(default=None, alias="VIDEO_DB_API_KEY")

@@ -20,10 +20,11 @@ from core.reasoning.engine import EngineLimits, ReasoningEngine
 from core.runner.base import TurnRunner
 from core.runner.executor import TurnExecutor
 from core.runner.inprocess import InProcessRunner
+from core.runner.queue import QueueOptions, QueueRunner, queue_app
 from core.runtime.intake import Intake
 from core.runtime.processes import ProcessRegistry
 from core.runtime.upkeep import Upkeep
-from core.storage.database import create_engine, migrate
+from core.storage.database import create_engine, is_postgres, libpq_url, migrate
 from core.storage.store import Store
 from core.video.backend import VideoBackend
 
@@ -73,9 +74,7 @@ class App:
             store, backend, llm, self.engine, self.platforms,
             work_dir=settings.director_data_dir, max_upload_bytes=settings.max_upload_mb * 1024 * 1024,
         )
-        self.runner: TurnRunner = InProcessRunner(
-            self.executor, self.registry, max_concurrent=settings.max_concurrent_turns,
-            max_per_workspace=settings.max_turns_per_workspace or None)
+        self.runner: TurnRunner = build_runner(settings, self.executor, self.registry, role)
         self.conversations = Conversations(store, backend, self.runner, self.platforms, owner=self.registry.id)
         self.upkeep = Upkeep(self.runner, self.intake, store.ledger,
                              ledger_retention_days=settings.ledger_retention_days)
@@ -85,9 +84,25 @@ class App:
     def register_port(self, port: PlatformPort) -> None:
         self.platforms.register_port(port)
 
+    @property
+    def queue_runner(self) -> QueueRunner | None:
+        return self.runner if isinstance(self.runner, QueueRunner) else None
+
     async def health(self) -> dict[str, object]:
         """What /healthz reports beside ok: this process and its runtime."""
-        return {"role": self.role, "process": self.registry.id[:8], "runtime": "in-process"}
+        report: dict[str, object] = {"role": self.role, "process": self.registry.id[:8]}
+        if self.queue_runner is None:
+            return {**report, "runtime": "in-process"}
+        workers = await self.queue_runner.workers_alive()
+        report.update(runtime="queue", workers=workers)
+        if not workers:
+            report["warning"] = "no worker is running: turns wait in the queue (start `director-bot worker`)"
+        return report
+
+    async def _say_if_no_worker(self) -> None:
+        if self.queue_runner is not None and self.role != "worker" and not await self.queue_runner.workers_alive():
+            log.warning("no `director-bot worker` is running on this database: turns will wait in the queue "
+                        "until one starts")
 
     @property
     def public_media_url(self) -> str:
@@ -122,6 +137,7 @@ class App:
         await self.runner.start()
         await self.intake.adopt()
         self.upkeep.start()
+        await self._say_if_no_worker()
 
     async def stop(self) -> None:
         await self.upkeep.stop()
@@ -133,6 +149,23 @@ class App:
         await self.backend.close()
         await self.llm.close()
         await self.store.close()
+
+
+QUEUE_ROLES = frozenset({"web", "slack", "discord", "worker"})
+
+
+def build_runner(settings: Settings, executor: TurnExecutor, registry: ProcessRegistry, role: str) -> TurnRunner:
+    """PostgreSQL deployments run turns on the task queue (workers); everything else, and
+    the console always, runs them in this process."""
+    per_workspace = settings.max_turns_per_workspace or max(1, settings.max_concurrent_turns - 1)
+    url = settings.resolved_database_url
+    if is_postgres(url) and role in QUEUE_ROLES:
+        options = QueueOptions(concurrency=settings.max_concurrent_turns, max_per_workspace=per_workspace,
+                               shutdown_grace_s=settings.shutdown_grace_s, heartbeat_s=settings.heartbeat_s,
+                               stalled_after_s=settings.process_stale_s)
+        return QueueRunner(executor, registry, queue_app(libpq_url(url)), work=role == "worker", options=options)
+    return InProcessRunner(executor, registry, max_concurrent=settings.max_concurrent_turns,
+                           max_per_workspace=per_workspace)
 
 
 def build_backend(settings: Settings, store: Store, app_ref: list[App]) -> VideoBackend:

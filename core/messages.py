@@ -153,7 +153,9 @@ class OutputObserver(Protocol):
 
     `on_update` must return quickly (it is called on every progress tick); it should
     only remember the latest state. `on_publish` is awaited once the message is final
-    and must make sure the final state lands.
+    and must make sure the final state lands. An observer may also offer
+    `async settled()`: wait until what it started for the last update (e.g. posting the
+    platform message) is done.
     """
 
     def on_update(self, message: "OutputMessage") -> None: ...
@@ -186,6 +188,16 @@ class OutputMessage(BaseModel):
                 observer.on_update(self)
             except Exception:  # an observer bug must not break the turn
                 log.exception("output observer failed on update")
+
+    async def settled(self) -> None:
+        """Wait until observers have finished what the last update started (those that can say)."""
+        for observer in list(self._observers):
+            settled = getattr(observer, "settled", None)
+            if settled is not None:
+                try:
+                    await settled()
+                except Exception:
+                    log.exception("output observer failed while settling")
 
     async def publish(self) -> None:
         """Tell observers the message is final (and let them persist/deliver it)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,14 +48,14 @@ AppFactory = Callable[..., Awaitable[Any]]
 
 @pytest.fixture
 async def make_app(tmp_path: Path) -> AsyncIterator[AppFactory]:
-    """`app = await make_app(llm=..., ports=[...], **settings_overrides)`, started."""
+    """`app = await make_app(llm=..., ports=[...], role=..., **settings_overrides)`, started."""
     from bot.wiring import build_app
 
     apps: list[Any] = []
 
     async def factory(llm: Any = None, ports: list[Any] | None = None, start: bool = True,
-                      data_dir: Path | None = None, **overrides: Any) -> Any:
-        app = await build_app(make_settings(data_dir or tmp_path / "data", **overrides), llm=llm)
+                      data_dir: Path | None = None, role: str = "app", **overrides: Any) -> Any:
+        app = await build_app(make_settings(data_dir or tmp_path / "data", **overrides), llm=llm, role=role)
         for port in ports or []:
             app.register_port(port)
         if start:
@@ -71,12 +72,9 @@ def _postgres_url() -> str | None:
     return os.environ.get("TEST_DATABASE_URL")
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[str, str | None]]:
-    """(url, schema): a fresh SQLite file, or a fresh schema on TEST_DATABASE_URL."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}", None
-        return
+@asynccontextmanager
+async def postgres_schema() -> AsyncIterator[tuple[str, str]]:
+    """(url, schema): a fresh schema on TEST_DATABASE_URL, dropped afterwards; skips without it."""
     url = _postgres_url()
     if not url:
         pytest.skip("PostgreSQL tests SKIPPED: set TEST_DATABASE_URL (scripts/test-postgres.sh starts a local server)")
@@ -92,3 +90,23 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
     finally:
         await connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
         await connection.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[str, str | None]]:
+    """(url, schema): a fresh SQLite file, or a fresh schema on TEST_DATABASE_URL."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}", None
+        return
+    async with postgres_schema() as (url, schema):
+        yield url, schema
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    """A DATABASE_URL on a fresh PostgreSQL schema, with the search_path in the URL so
+    child processes and the task queue use it too."""
+    from urllib.parse import quote
+
+    async with postgres_schema() as (url, schema):
+        yield f"{url}?options={quote(f'-csearch_path={schema}')}"

@@ -6,6 +6,7 @@ Public entry points:
   fetcher on a (not yet started) core host and builds the Bolt app;
   `runtime.aiohttp_app()` is the HTTP-mode web app, `runtime.socket_mode()` the
   Socket Mode connection.
+- `SlackDelivery(app, config)` only shows turns and fetches their files (a worker).
 - `SlackConfig` holds the values the adapter reads; `bot/platforms.py` builds it from
   the settings (`slack_config`) and runs the process (`director-bot slack [--http]`).
 """
@@ -27,7 +28,8 @@ from adapters.slack.server import Health, create_web_app
 from adapters.slack.socket_mode import SocketMode
 from core.host import CoreHost
 
-__all__ = ["SlackConfig", "SlackConfigError", "SlackOptions", "SlackRuntime", "create_slack_runtime"]
+__all__ = ["SlackConfig", "SlackConfigError", "SlackDelivery", "SlackOptions", "SlackRuntime",
+           "create_slack_runtime"]
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +42,9 @@ class SlackOptions:
     react: bool = True  # 👀 on the person's message when a turn is accepted
 
 
-class SlackRuntime:
-    """The Bolt app, the Web API client and the port, wired to one core host."""
+class SlackDelivery:
+    """Showing turns in Slack and fetching their files, with no inbound side: what a
+    worker process needs (`director-bot worker`), and the base of `SlackRuntime`."""
 
     def __init__(self, app: CoreHost, config: SlackConfig, options: SlackOptions | None = None,
                  client: AsyncWebClient | None = None) -> None:
@@ -50,10 +53,24 @@ class SlackRuntime:
         token = required(config.bot_token, "SLACK_BOT_TOKEN")
         self.app = app
         self.config = config
+        self.options = options
         self.client = client or web_client(token, config.api_url)
         self.port = SlackPort(self.client, options.delivery)
         app.register_port(self.port)
         app.conversations.register_fetcher("slack", SlackFileFetcher(token, config.api_url))
+
+    async def close(self, grace: float = 5.0) -> None:
+        """After `app.stop()`: let in-flight edits land (for up to `grace` seconds)."""
+        await self.port.aclose(grace)
+
+
+class SlackRuntime(SlackDelivery):
+    """The Bolt app, the Web API client and the port, wired to one core host."""
+
+    def __init__(self, app: CoreHost, config: SlackConfig, options: SlackOptions | None = None,
+                 client: AsyncWebClient | None = None) -> None:
+        super().__init__(app, config, options, client)
+        options = self.options
         self.listeners = Listeners(
             self.client, app.conversations, allowed_channels=list(config.allowed_channels),
             admin_users=list(config.admin_users), react=options.react,
@@ -77,7 +94,7 @@ class SlackRuntime:
     async def close(self, grace: float = 5.0) -> None:
         """After `app.stop()`: finish or stop this adapter's own background work."""
         await self.listeners.drain()
-        await self.port.aclose(grace)
+        await super().close(grace)
 
 
 def create_slack_runtime(app: CoreHost, config: SlackConfig, options: SlackOptions | None = None,

@@ -65,6 +65,11 @@ class JobMessageObserver(ABC, Generic[R]):
         tasks = [self._post_task, self._coalescer.in_flight]
         return [task for task in tasks if task is not None and not task.done()]
 
+    async def settled(self) -> None:
+        """Wait for the first post (and its stored reference), if one is under way."""
+        if self._post_task is not None:
+            await asyncio.shield(self._post_task)
+
     async def _store_ref(self, ref: dict[str, str]) -> None:
         self._ref = ref
         await self._save_ref(ref)

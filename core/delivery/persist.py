@@ -29,14 +29,14 @@ class PersistingObserver:
         self._last_saved = now
         self._pending = asyncio.get_running_loop().create_task(self._save(message))
 
-    async def settle(self) -> None:
+    async def settled(self) -> None:
         """Wait for a progress save in flight (before the final state is stored)."""
         if self._pending and not self._pending.done():
             await asyncio.shield(self._pending)
 
     async def on_publish(self, message: OutputMessage) -> None:
         """Nothing left to store: the runner stored the final state before publishing it."""
-        await self.settle()
+        await self.settled()
 
     async def _save(self, message: OutputMessage) -> None:
         try:

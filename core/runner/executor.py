@@ -158,7 +158,7 @@ class TurnExecutor:
                     card.status_message = f"Stopped ({status.value}) while: {card.status_message}"
         output.status = status
         memory = session.memory if session.memory != (prepared.session_row.memory or {}) else None
-        await prepared.persist.settle()  # a progress save must not land after the final one
+        await prepared.persist.settled()  # a progress save must not land after the final one
         await self.store.end_turn(prepared.turn.id, session.id, _FINAL_STATUS[status], error, context, memory,
                                   output=output)
 
@@ -174,7 +174,7 @@ class TurnExecutor:
     async def end_unrun(self, prepared: PreparedTurn, status: MsgStatus) -> None:
         """Record the end of a turn that never ran (cancelled while queued, or interrupted)."""
         prepared.output.status = status
-        await prepared.persist.settle()
+        await prepared.persist.settled()
         await self.store.end_turn(prepared.turn.id, prepared.session_row.id, _FINAL_STATUS[status], None, [], None,
                                   output=prepared.output)
 

@@ -59,18 +59,21 @@ class InProcessRunner(TurnRunner):
     async def start(self) -> None:
         await self.adopt()
 
-    async def stop(self) -> None:
-        """Stop running turns; they end as interrupted so their messages offer Retry."""
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop running turns; they end as interrupted so their messages offer Retry. Turns
+        still queued stay stored, owned by this process, and are adopted after it stops."""
         self._stopping = True
         self._executor.shutting_down = True
         running = list(self._running.values())
         for task in running:
             task.cancel()
-        await asyncio.gather(*running, return_exceptions=True)  # let them store and show their end
+        await asyncio.gather(*running, return_exceptions=True)  # let them store their end
         workers = list(self._workers.values())
-        for worker in workers:
-            worker.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+        if workers:  # each ends after delivering its current turn's end
+            _, late = await asyncio.wait(workers, timeout=grace)
+            for worker in late:
+                worker.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     async def adopt(self) -> int:
         """Take over the turns of dead processes (for the platforms this process shows)."""

@@ -82,7 +82,9 @@ class ProcessRegistry:
         while True:
             await asyncio.sleep(self.heartbeat_s)
             try:
-                await self.beat()
+                await asyncio.shield(self.beat())  # never cut a write short (see Upkeep.stop)
+            except asyncio.CancelledError:
+                raise
             except Exception:
                 log.warning("heartbeat failed; retrying in %.0f s", self.heartbeat_s, exc_info=True)
 

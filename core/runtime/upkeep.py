@@ -35,6 +35,7 @@ class Upkeep:
         self._ledger = ledger
         self._retention = timedelta(days=ledger_retention_days)
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     async def _prune(self) -> None:
         removed = await self._ledger.prune(datetime.now(timezone.utc) - self._retention)
@@ -44,17 +45,24 @@ class Upkeep:
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 10.0) -> None:
+        """Let the step under way finish (cancelling a database write half-way can leave
+        SQLite's write lock held by a discarded connection), then stop."""
+        self._stopping.set()
         if self._task is not None:
-            self._task.cancel()
+            done, _ = await asyncio.wait([self._task], timeout=grace)
+            if not done:
+                self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def _run(self) -> None:
         due = [time.monotonic() + period for period, _ in self._jobs]
         due[-1] = time.monotonic()  # prune once at start-up
-        while True:
+        while not self._stopping.is_set():
             now = time.monotonic()
             for index, (period, job) in enumerate(self._jobs):
+                if self._stopping.is_set():
+                    return
                 if now >= due[index]:
                     due[index] = now + period
                     try:
@@ -63,4 +71,7 @@ class Upkeep:
                         raise
                     except Exception:
                         log.warning("upkeep step %s failed; it runs again later", job.__name__, exc_info=True)
-            await asyncio.sleep(max(0.05, min(due) - time.monotonic()))
+            try:
+                await asyncio.wait_for(self._stopping.wait(), max(0.05, min(due) - time.monotonic()))
+            except TimeoutError:
+                pass

@@ -14,9 +14,10 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session, SessionTransaction, SessionTransactionOrigin
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as DBSession
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,27 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(connection: Connection) -> None:
     """Take the write lock at BEGIN: in WAL mode a read that later upgrades to a write
     fails at once with SQLITE_BUSY when another process wrote in between (busy_timeout
-    does not cover that), so concurrent accepts would see "database is locked"."""
+    does not cover that), so concurrent accepts would see "database is locked".
+    Sessions choose for themselves (`_sqlite_session_begin`)."""
+    if connection.get_execution_options().get(_SESSION_OPTION):
+        return
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_SESSION_OPTION = "director_session"
+
+
+class _SQLiteSession(Session):
+    """Sessions on SQLite: writers (`sessionmaker.begin()`) take the write lock at BEGIN;
+    readers (autobegin) start a deferred transaction, a snapshot that never holds the
+    write lock. A reader holding it could deadlock with a writer of another connection
+    in WAL mode until busy_timeout (30 s) broke it."""
+
+
+@event.listens_for(_SQLiteSession, "after_begin")
+def _sqlite_session_begin(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
+    writer = transaction.origin is SessionTransactionOrigin.BEGIN
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
 
 POSTGRES_PREFIXES = ("postgresql+psycopg://", "postgresql+asyncpg://", "postgresql://", "postgres://")
@@ -81,6 +101,9 @@ def create_engine(url: str, *, search_path: str | None = None) -> AsyncEngine:
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[DBSession]:
+    if engine.dialect.name == "sqlite":
+        return async_sessionmaker(engine.execution_options(**{_SESSION_OPTION: True}), expire_on_commit=False,
+                                  sync_session_class=_SQLiteSession)
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
@@ -93,11 +116,27 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 async def migrate(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest revision (safe to run on every start)."""
+    """Bring the schema to the newest revision (safe to run on every start). On PostgreSQL
+    this includes the task queue's tables (procrastinate's schema, applied once)."""
 
     def upgrade(connection: Connection) -> None:
         command.upgrade(alembic_config(connection), "head")
 
     async with engine.begin() as connection:
         await connection.run_sync(upgrade)
+        if connection.dialect.name == "postgresql":
+            await _apply_queue_schema(connection)
     log.debug("database migrated")
+
+
+async def _apply_queue_schema(connection: AsyncConnection) -> None:
+    """procrastinate's tables beside ours. Its schema file is plain SQL with functions, run
+    on the driver's connection; the advisory lock keeps two starting processes from racing."""
+    from procrastinate.schema import SchemaManager
+
+    await connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('director:queue-schema'))"))
+    if await connection.scalar(text("SELECT to_regclass('procrastinate_jobs')")) is not None:
+        return
+    raw = await connection.get_raw_connection()
+    await raw.driver_connection.execute(SchemaManager.get_schema())  # type: ignore[union-attr]
+    log.info("task queue schema (procrastinate) created")
