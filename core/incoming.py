@@ -49,4 +49,4 @@ class Incoming(BaseModel):
     output_ref: dict[str, str] | None = None
     # The stored request (core.runtime.intake) this came from; it is deleted in the same
     # transaction that stores the turn, so a crash in between can only replay it.
-    inbox_id: int | None = None
+    inbox_id: str | None = None

@@ -59,7 +59,7 @@ class Listeners:
     def allowed(self, channel: str) -> bool:
         return not self._allowed or channel in self._allowed
 
-    async def app_mention(self, body: dict[str, Any], bot_user_id: str | None, inbox_id: int | None = None) -> None:
+    async def app_mention(self, body: dict[str, Any], bot_user_id: str | None, inbox_id: str | None = None) -> None:
         event = body["event"]
         channel, thread_ts = event["channel"], event.get("thread_ts") or event["ts"]
         if not self.allowed(channel):
@@ -74,7 +74,7 @@ class Listeners:
             return
         await self._accept(inbound.app_mention(body, bot_user_id), event, inbox_id)  # type: ignore[arg-type]
 
-    async def message(self, body: dict[str, Any], bot_user_id: str | None, inbox_id: int | None = None) -> None:
+    async def message(self, body: dict[str, Any], bot_user_id: str | None, inbox_id: str | None = None) -> None:
         incoming = inbound.message(body, bot_user_id)  # type: ignore[arg-type]
         if incoming is None or not self.allowed(incoming.thread.channel_id):
             return
@@ -82,7 +82,7 @@ class Listeners:
             return
         await self._accept(incoming, body["event"], inbox_id)
 
-    async def _accept(self, incoming: Incoming, event: dict[str, Any], inbox_id: int | None) -> None:
+    async def _accept(self, incoming: Incoming, event: dict[str, Any], inbox_id: str | None) -> None:
         incoming.inbox_id = inbox_id
         try:
             accepted = await self._conversations.accept(incoming)
@@ -134,7 +134,7 @@ class Listeners:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-EventHandler = Callable[[dict[str, Any], str | None, int | None], Awaitable[None]]
+EventHandler = Callable[[dict[str, Any], str | None, str | None], Awaitable[None]]
 
 
 def _event_listener(handler: EventHandler) -> Any:

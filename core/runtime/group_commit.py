@@ -25,16 +25,29 @@ class GroupCommit(Generic[T, R]):
         self._max_batch = max_batch
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
         self.commits = 0
+
+    async def idle(self) -> None:
+        """Wait until nothing is pending or being written."""
+        await self._idle.wait()
 
     async def submit(self, item: T) -> R:
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
+        self._idle.clear()
         if self._writer is None or self._writer.done():
             self._writer = asyncio.get_running_loop().create_task(self._drain())
         return await asyncio.shield(future)  # a caller giving up must not cancel the others' write
 
     async def _drain(self) -> None:
+        try:
+            await self._drain_pending()
+        finally:
+            self._idle.set()
+
+    async def _drain_pending(self) -> None:
         while self._pending:
             batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch:]
             try:

@@ -143,8 +143,7 @@ class InboxRow(Base):
     __tablename__ = "inbox"
     __table_args__ = (Index("ix_inbox_platform_owner", "platform", "owner"),)
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                                    autoincrement=True)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # made by the writer: one round trip per batch
     platform: Mapped[str] = mapped_column(String(32))
     workspace_id: Mapped[str] = mapped_column(String(128), default="")  # handled in order per workspace
     kind: Mapped[str] = mapped_column(String(32))
@@ -152,7 +151,7 @@ class InboxRow(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[bool] = mapped_column(default=False)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)  # the order to replay in
 
 
 # --- local video backend ----------------------------------------------------------

@@ -30,7 +30,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "inbox",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("platform", sa.String(length=32), nullable=False),
         sa.Column("workspace_id", sa.String(length=128), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
