@@ -160,6 +160,9 @@ class OutputObserver(Protocol):
 
     async def on_publish(self, message: "OutputMessage") -> None: ...
 
+    # Optional: `def on_event(self, message, event) -> None` receives live turn events
+    # (text deltas, tool calls; see core/reasoning/events.py). It must return quickly.
+
 
 class OutputMessage(BaseModel):
     id: str = Field(default_factory=_new_id)
@@ -186,6 +189,17 @@ class OutputMessage(BaseModel):
                 observer.on_update(self)
             except Exception:  # an observer bug must not break the turn
                 log.exception("output observer failed on update")
+
+    def emit(self, event: Any) -> None:
+        """Hand a live turn event to the observers that take them (`on_event`)."""
+        for observer in list(self._observers):
+            handler = getattr(observer, "on_event", None)
+            if handler is None:
+                continue
+            try:
+                handler(self, event)
+            except Exception:  # an observer bug must not break the turn
+                log.exception("output observer failed on event")
 
     async def publish(self) -> None:
         """Tell observers the message is final (and let them persist/deliver it)."""

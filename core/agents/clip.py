@@ -15,10 +15,10 @@ from core.video.backend import VideoInfo
 
 class ClipParams(BaseModel):
     video: str | None = Field(default=None, description=VIDEO_DESCRIPTION + " Not needed with `hit`.")
-    start: float | None = Field(default=None, ge=0, description="Start of the clip, in seconds from the video's start.")
-    end: float | None = Field(default=None, gt=0, description="End of the clip, in seconds from the video's start.")
+    start: float | None = Field(default=None, ge=0, description="Start, in seconds.")
+    end: float | None = Field(default=None, gt=0, description="End, in seconds.")
     hit: int | None = Field(
-        default=None, ge=1, description="Clip this hit of the last search instead (1 = first hit, 2 = second…)."
+        default=None, ge=1, description="Number of a hit of the last search (1 = first)."
     )
 
     @model_validator(mode="after")
@@ -33,9 +33,8 @@ class ClipParams(BaseModel):
 class ClipAgent(BaseAgent[ClipParams]):
     name = "clip"
     description = (
-        "Cut one time range of one video into a playable clip, either from `video`, `start` and `end` in "
-        "seconds, or from a numbered hit of the last search (`hit`). Returns the clip's watch, stream and "
-        "download links and the exact start and end produced. For several ranges or videos use `compile`."
+        "Cut one range of a video into a playable clip: `video`, `start` and `end` in seconds, or `hit`, "
+        "a hit number of the last search. For several ranges use `compile`."
     )
     Params = ClipParams
     timeout_s = 1800.0

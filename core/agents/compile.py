@@ -18,8 +18,8 @@ from core.video.backend import ShotRef
 
 class Range(BaseModel):
     video: str = Field(description=VIDEO_DESCRIPTION)
-    start: float = Field(ge=0, description="Start, in seconds from the video's start.")
-    end: float = Field(gt=0, description="End, in seconds from the video's start.")
+    start: float = Field(ge=0, description="Start, in seconds.")
+    end: float = Field(gt=0, description="End, in seconds.")
 
     @model_validator(mode="after")
     def _ordered(self) -> "Range":
@@ -30,15 +30,15 @@ class Range(BaseModel):
 
 class CompileParams(BaseModel):
     query: str | None = Field(
-        default=None, min_length=1, description="Search the speech for this and compile the best hits."
+        default=None, min_length=1, description="Words to search for; their best hits are joined."
     )
     hits: list[int] | None = Field(
-        default=None, min_length=1, description="Numbers of hits from the last search, in the order to play them (1 = first)."
+        default=None, min_length=1, description="Hit numbers of the last search, in play order."
     )
     ranges: list[Range] | None = Field(
-        default=None, min_length=1, description="Ranges to play in this order; they may come from different videos."
+        default=None, min_length=1, description="Ranges to play, in order."
     )
-    limit: int = Field(default=5, ge=1, le=20, description="With `query`: most hits to compile.")
+    limit: int = Field(default=5, ge=1, le=20, description="With `query`: most hits.")
 
     @model_validator(mode="after")
     def _one_source(self) -> "CompileParams":
@@ -51,9 +51,8 @@ class CompileParams(BaseModel):
 class CompileAgent(BaseAgent[CompileParams]):
     name = "compile"
     description = (
-        "Join several moments, possibly from different videos, into one stream that plays them in order: "
-        "numbered `hits` of the last search, explicit `ranges`, or a `query` to search the speech for. "
-        "Returns the stream's watch, stream and download links."
+        "Join several moments, possibly of different videos, into one stream: `hits` of the last search, "
+        "`ranges`, or a `query` to search the speech for."
     )
     Params = CompileParams
     timeout_s = 1800.0

@@ -1,9 +1,16 @@
-"""Building a bounded prompt.
+"""Building a bounded prompt whose prefix stays the same from turn to turn.
 
-The first context describes the channel's collection with at most `recent` videos and
-the total count (a `find_videos` tool looks up the rest), so the first-turn prompt does
-not grow with the collection. Older turns are dropped whole, oldest first, to fit a
-token budget; tool outputs are cut to a size and point at the tool that pages them.
+Servers with prompt caching (llama.cpp, vLLM, OpenAI) reuse the longest prefix a
+new prompt shares with the last one, and chat templates render the tool list right
+after the system text. So the system text is fixed for a deployment (no collection
+in it), and the collection overview travels in the user message instead, only when
+it changed since the last one the history shows: an upload no longer invalidates
+the system text and the tool list, and earlier turns replay byte for byte.
+
+The overview lists at most `recent` videos and the total count (a `find_videos`
+tool looks up the rest), so the prompt does not grow with the collection. Older
+turns are dropped whole, oldest first, to fit a token budget; tool outputs are cut
+to a size and point at the tool that pages them.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from core.messages import ContextMessage
+from core.reasoning.history import valid_turn
 from core.video.backend import CollectionOverview
 
 SYSTEM_PROMPT = """You are Director, a video agent working inside a team chat thread.
@@ -19,7 +27,10 @@ Plan the work, call tools (independent calls may be made in parallel), then answ
 Links, search hits and videos are shown to the person automatically from tool results:
 do not repeat long URLs; refer to results by number ("hit 2") and title instead.
 Times are in seconds. If a tool fails, explain plainly what went wrong and what to try.
+A request may start with a [Collection: …] note; the latest such note is current.
 Video backend: {backend}. Capabilities: {capabilities}."""
+
+NOTE_PREFIX = "[Collection: "
 
 
 def describe_collection(overview: CollectionOverview, recent: int) -> str:
@@ -33,27 +44,39 @@ def describe_collection(overview: CollectionOverview, recent: int) -> str:
         for video in shown:
             length = f"{video.length:.0f}s" if video.length is not None else "?"
             indexed = "" if video.indexed else " | not indexed yet"
-            lines.append(f"- {video.id} | {video.name[:80]} | {length}{indexed}")
+            lines.append(f"- {video.id} | {' '.join(video.name.split())[:80]} | {length}{indexed}")
     if overview.total > len(shown):
         lines.append(f"({overview.total - len(shown)} more: use find_videos to look titles up.)")
     return "\n".join(lines)
 
 
-def system_message(overview: CollectionOverview, backend: str, capabilities: Sequence[str],
-                   recent: int = 20) -> ContextMessage:
-    head = SYSTEM_PROMPT.format(backend=backend, capabilities=", ".join(capabilities) or "none")
-    return ContextMessage.system(head + "\n\n" + describe_collection(overview, recent))
+def system_message(backend: str, capabilities: Sequence[str]) -> ContextMessage:
+    return ContextMessage.system(SYSTEM_PROMPT.format(backend=backend, capabilities=", ".join(capabilities) or "none"))
+
+
+def collection_note(overview: CollectionOverview, recent: int = 20) -> str:
+    return f"{NOTE_PREFIX}{describe_collection(overview, recent)}]"
+
+
+def user_message(text: str, note: str, history: list[ContextMessage]) -> ContextMessage:
+    """The request, after the collection note unless the history's latest note is the same."""
+    latest = next((m.content or "" for m in reversed(history)
+                   if m.role == "user" and (m.content or "").startswith(NOTE_PREFIX)), None)
+    if latest is not None and latest.startswith(note + "\n\n"):
+        return ContextMessage.user(text)
+    return ContextMessage.user(f"{note}\n\n{text}")
 
 
 def trim_history(turns: list[list[ContextMessage]], budget_tokens: int) -> tuple[list[ContextMessage], int]:
     """Keep the newest whole turns that fit the budget; return (messages, turns dropped).
 
     Whole turns keep each assistant tool call next to its tool results, which
-    OpenAI-compatible servers require.
+    OpenAI-compatible servers require (`valid_turn` repairs any that do not).
     """
     kept: list[list[ContextMessage]] = []
     used = 0
-    for turn in reversed(turns):
+    for stored in reversed(turns):
+        turn = valid_turn(stored)
         cost = sum(message.approx_tokens() for message in turn)
         if used + cost > budget_tokens:
             break

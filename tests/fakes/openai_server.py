@@ -21,6 +21,11 @@ API (keep it small; the engine tests reuse it):
 - `await .wait_for_requests(n)`: returns once n requests have arrived.
 - Replies: `reply_text`, `reply_tool_calls`, `reply_error`, `reply_hang`, or
   `Reply(status, body, headers)` for anything else.
+- Streaming: a request with `"stream": true` gets its (successful) reply as
+  server-sent `chat.completion.chunk` events, the text and each tool call's
+  arguments split into `chunk_chars`-sized deltas, as llama.cpp, vLLM and OpenAI
+  send them. `Reply(chunks=[...])` sends exactly those chunk bodies instead;
+  `.streams = False` makes the fake a server that ignores `stream` (plain JSON).
 
 A `reply_hang()` handler waits on an event the server sets when it stops, so a
 timeout test never leaves a long sleep behind.
@@ -51,6 +56,7 @@ __all__ = [
     "reply_text",
     "reply_tool_calls",
     "running_openai_server",
+    "stream_chunks",
 ]
 
 
@@ -69,6 +75,7 @@ class Reply:
     body: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     hang: bool = False
+    chunks: list[dict[str, Any]] | None = None  # exact SSE chunk bodies for a streamed request
 
 
 Handler = Callable[[RecordedRequest], Union[Reply, Awaitable[Reply]]]
@@ -137,10 +144,39 @@ def reply_hang() -> Reply:
     return Reply(hang=True)
 
 
+def stream_chunks(completion: dict[str, Any], size: int = 8, *, include_usage: bool = False) -> list[dict[str, Any]]:
+    """A `chat.completion` body as the `chat.completion.chunk` events a server streams."""
+    base = {"id": completion.get("id", "chatcmpl-fake"), "object": "chat.completion.chunk",
+            "created": completion.get("created", int(time.time())), "model": completion.get("model", "fake-model")}
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
+
+    choices = completion.get("choices") or [{}]
+    message = choices[0].get("message") or {}
+    out = [chunk({"role": "assistant", "content": ""})]
+    content = message.get("content") or ""
+    out += [chunk({"content": content[i:i + size]}) for i in range(0, len(content), size)]
+    for index, call in enumerate(message.get("tool_calls") or []):
+        function = call.get("function") or {}
+        head = {"index": index, "id": call.get("id"), "type": "function",
+                "function": {"name": function.get("name"), "arguments": ""}}
+        out.append(chunk({"tool_calls": [head]}))
+        arguments = function.get("arguments") or ""
+        out += [chunk({"tool_calls": [{"index": index, "function": {"arguments": arguments[i:i + size]}}]})
+                for i in range(0, len(arguments), size)]
+    out.append(chunk({}, choices[0].get("finish_reason") or "stop"))
+    if include_usage and completion.get("usage"):
+        out.append({**base, "choices": [], "usage": completion["usage"]})
+    return out
+
+
 class FakeOpenAIServer:
     """The scripted server; start it with `running_openai_server()`."""
 
     def __init__(self) -> None:
+        self.streams = True
+        self.chunk_chars = 8
         self.requests: list[RecordedRequest] = []
         self.handler: Handler | None = None
         self._queue: deque[Reply] = deque()
@@ -195,7 +231,21 @@ class FakeOpenAIServer:
         if reply.hang:
             await self._released.wait()
             return web.Response(status=503)
+        if body.get("stream") is True and self.streams and reply.status == 200:
+            chunks = reply.chunks if reply.chunks is not None else stream_chunks(
+                reply.body or {}, self.chunk_chars, include_usage=bool((body.get("stream_options") or {}).get("include_usage")))
+            return await self._sse(request, chunks, reply.headers)
         return web.json_response(reply.body or {}, status=reply.status, headers=reply.headers)
+
+    @staticmethod
+    async def _sse(request: web.Request, chunks: list[dict[str, Any]], headers: dict[str, str]) -> web.StreamResponse:
+        response = web.StreamResponse(status=200, headers={"Content-Type": "text/event-stream", **headers})
+        await response.prepare(request)
+        for chunk in chunks:
+            await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
 
     async def _next_reply(self, recorded: RecordedRequest) -> Reply:
         if self._queue:
