@@ -215,8 +215,9 @@ class OpenAILLM(BaseLLM):
 
     def _read(self, completion: ChatCompletion, tools: list[ToolSpec] | None, json_mode: bool) -> LLMResponse:
         try:
-            response = to_llm_response(completion, None if json_mode else tools)
-            return from_json_step(response, tools or []) if json_mode else response
+            if json_mode:
+                return from_json_step(to_llm_response(completion, tools, text_calls=False), tools or [])
+            return to_llm_response(completion, tools)
         except LLMError:
             raise
         except (AttributeError, TypeError, ValueError, IndexError, KeyError):  # a compatible server's odd shape

@@ -76,9 +76,11 @@ def to_openai_tool(tool: ToolSpec) -> dict[str, Any]:
     }
 
 
-def to_llm_response(completion: ChatCompletion, tools: list[ToolSpec] | None) -> LLMResponse:
+def to_llm_response(completion: ChatCompletion, tools: list[ToolSpec] | None, *,
+                    text_calls: bool = True) -> LLMResponse:
     """The first choice → LLMResponse. Native tool arguments stay raw (the engine
-    validates them); with no native calls, calls written as text are looked for."""
+    validates them); with no native calls, calls written as text are looked for
+    (and cut out of the answer even when no tools were offered)."""
     if not completion.choices:
         raise LLMError("The language model returned no answer.")
     choice = completion.choices[0]
@@ -97,7 +99,7 @@ def to_llm_response(completion: ChatCompletion, tools: list[ToolSpec] | None) ->
         prompt_tokens=usage.prompt_tokens if usage else None,
         completion_tokens=usage.completion_tokens if usage else None,
     )
-    if not calls and response.content:
+    if text_calls and not calls and response.content:
         parsed = parse_text_calls(response.content, tools or [])
         if parsed.looked_like_calls:
             response.content = parsed.prose or None

@@ -200,7 +200,6 @@ def _cut(text: str, spans: list[tuple[int, int]]) -> str:
 
 _MARKERS = ("```", "<tool_call", "<function", "<tools", '{"', "{{", "[{")
 _LINE_START = re.compile(r"(?:^|\n)[ \t]*(?=[{\[])")
-_OPEN_LINE = re.compile(r"(?:^|\n)[ \t]*$")
 
 
 class ProseGate:
@@ -209,7 +208,8 @@ class ProseGate:
     What was held is decided once the answer is complete (`parse_text_calls`); until
     then a person sees only text that cannot be the start of a call: nothing from the
     first marker (a fence, a tag, `{"`, or `{`/`[` opening a line) on, and never the
-    last few characters while they could still grow into a marker.
+    last few characters while they could still grow into a marker (nor trailing
+    whitespace, which waits for what follows it).
     """
 
     def __init__(self) -> None:
@@ -236,11 +236,10 @@ def _safe_length(text: str) -> int:
     if line is not None:
         cut = min(cut, line.start())
     head = text[:cut]
-    open_line = _OPEN_LINE.search(head)  # a line just begun: its first character may be `{`
-    if open_line is not None:
-        return open_line.start()
     for marker in _MARKERS:
         for size in range(len(marker) - 1, 0, -1):
             if head.endswith(marker[:size]):
-                return len(head) - size
-    return len(head)
+                head = head[:-size]
+                break
+    # Trailing whitespace waits for what follows it: a new line may open with `{`.
+    return len(head.rstrip())

@@ -2,8 +2,9 @@
 
 A stored turn is replayed to the model on every later turn of the thread, so one
 bad turn must never poison the thread:
-- `valid_turn` keeps every tool call next to its result, in order, and drops a
-  call with no result or a result with no call (a turn cut short, an old row);
+- `valid_turn` keeps every tool call next to its result, in order, drops a call
+  with no result or a result with no call (a turn cut short, an old row), and
+  never ends a turn on the request itself;
 - `failed_turn` is what a turn whose model call failed leaves: the request and a
   plain-text note of what was done, with no tool steps at all. A successful turn's
   steps were accepted by the server in the turn's own last call; a failed turn's
@@ -43,6 +44,8 @@ def valid_turn(messages: list[ContextMessage]) -> list[ContextMessage]:
             out.extend(results[call.id] for call in answered)
         elif message.content:
             out.append(ContextMessage.assistant(message.content))
+    if out and out[-1].role == "user":  # many templates need turns to alternate
+        out.append(ContextMessage.assistant("(No answer was given.)"))
     return out
 
 

@@ -29,6 +29,15 @@ API (keep it small; the engine tests reuse it):
 
 A `reply_hang()` handler waits on an event the server sets when it stops, so a
 timeout test never leaves a long sleep behind.
+
+Dialects of real servers, to script "the server" as well as "the model":
+- `.checks`: functions `body -> Reply | None` run on each request before any
+  scripted reply; the first Reply returned answers it (and no scripted reply is
+  used). `like_llama_cpp_python` refuses `"content": null` with a 500 validation
+  error; `like_llama_server` refuses tool-call arguments that are not JSON with a
+  500; `refusing_tools(status, message)` refuses any request that offers tools.
+- `reply_text_call(name, arguments, shape)`: the model wrote its call as text
+  (no `tool_calls`), in one of `TEXT_CALL_SHAPES`.
 """
 
 from __future__ import annotations
@@ -57,6 +66,11 @@ __all__ = [
     "reply_tool_calls",
     "running_openai_server",
     "stream_chunks",
+    "TEXT_CALL_SHAPES",
+    "like_llama_cpp_python",
+    "like_llama_server",
+    "refusing_tools",
+    "reply_text_call",
 ]
 
 
@@ -139,6 +153,56 @@ def reply_error(
     return Reply(status=status, body=body, headers=dict(headers or {}))
 
 
+TEXT_CALL_SHAPES = ("fenced", "bare", "double-braced", "tool_call-tag", "function-tag")
+
+
+def reply_text_call(name: str, arguments: dict[str, Any], shape: str = "fenced", prose: str = "") -> Reply:
+    """A call written in the answer's text, as llama-server returns it from small models."""
+    call = json.dumps({"name": name, "arguments": arguments})
+    text = {
+        "fenced": f"```json\n{call}\n```",
+        "bare": call,
+        "double-braced": "{" + call + "}",
+        "tool_call-tag": f"<tool_call>\n{call}\n</tool_call>",
+        "function-tag": f"<tools><function={name}>{json.dumps(arguments)}</function></tools>",
+    }[shape]
+    return reply_text(f"{prose}\n{text}" if prose else text)
+
+
+Check = Callable[[dict[str, Any]], Union["Reply", None]]
+
+
+def like_llama_cpp_python(body: dict[str, Any]) -> Reply | None:
+    """llama-cpp-python's server: a message whose content is not a string is a 500."""
+    for index, message in enumerate(body.get("messages") or []):
+        if not isinstance(message.get("content"), str):
+            return reply_error(500, f"1 validation error for ChatCompletionRequestAssistantMessage\nmessages.{index}."
+                                    "content\n  Input should be a valid string", error_type="internal_server_error")
+    return None
+
+
+def like_llama_server(body: dict[str, Any]) -> Reply | None:
+    """llama-server: tool-call arguments in the history must parse as JSON, or 500."""
+    for message in body.get("messages") or []:
+        for call in message.get("tool_calls") or []:
+            try:
+                json.loads(call["function"]["arguments"])
+            except (KeyError, TypeError, json.JSONDecodeError):
+                return reply_error(500, "Failed to parse tool call arguments as JSON: [json.exception.parse_error.101]")
+    return None
+
+
+def refusing_tools(status: int = 501, message: str = "tools param requires --jinja flag") -> Check:
+    """A server (or launch flags) without tool calling: any request with `tools` is refused."""
+
+    def check(body: dict[str, Any]) -> Reply | None:
+        if body.get("tools"):
+            return reply_error(status, message, error_type="not_supported_error")
+        return None
+
+    return check
+
+
 def reply_hang() -> Reply:
     """Never answer (until the server stops)."""
     return Reply(hang=True)
@@ -176,6 +240,7 @@ class FakeOpenAIServer:
 
     def __init__(self) -> None:
         self.streams = True
+        self.checks: list[Check] = []
         self.chunk_chars = 8
         self.requests: list[RecordedRequest] = []
         self.handler: Handler | None = None
@@ -248,6 +313,10 @@ class FakeOpenAIServer:
         return response
 
     async def _next_reply(self, recorded: RecordedRequest) -> Reply:
+        for check in self.checks:
+            refused = check(recorded.body)
+            if refused is not None:
+                return refused
         if self._queue:
             return self._queue.popleft()
         if self.handler is not None:
