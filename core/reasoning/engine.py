@@ -27,7 +27,7 @@ from core.llm.base import BaseLLM, LLMResponse, ToolSpec
 from core.messages import CardStatus, ContextMessage, InputMessage, MsgStatus, TextCard, ToolCall
 from core.reasoning.events import TextDelta, TextDiscarded, ToolCallFinished, ToolCallStarted
 from core.reasoning.history import failed_turn, valid_turn
-from core.reasoning.prompt import clip_tool_output, collection_note, system_message, trim_history, user_message
+from core.reasoning.prompt import clip_tool_output, collection_message, system_message, trim_history
 from core.video.backend import Capability
 
 log = logging.getLogger(__name__)
@@ -112,10 +112,10 @@ class ReasoningEngine:
         """The prompt for the first model call of a turn (bounded; stable prefix)."""
         scope = ctx.session.collection
         caps = sorted(c.value for c in scope.backend.capabilities)
+        overview = await scope.overview(recent=self.limits.recent_videos)
         past, _dropped = trim_history(history, self.limits.history_tokens)
-        note = collection_note(await scope.overview(recent=self.limits.recent_videos), self.limits.recent_videos)
-        request = user_message(self._user_text(input_message), note, past)
-        return [system_message(scope.backend_name, caps), *past, request]
+        return [system_message(scope.backend_name, caps), collection_message(overview, self.limits.recent_videos),
+                *past, ContextMessage.user(self._user_text(input_message))]
 
     @staticmethod
     def _user_text(message: InputMessage) -> str:

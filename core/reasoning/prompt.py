@@ -2,10 +2,13 @@
 
 Servers with prompt caching (llama.cpp, vLLM, OpenAI) reuse the longest prefix a
 new prompt shares with the last one, and chat templates render the tool list right
-after the system text. So the system text is fixed for a deployment (no collection
-in it), and the collection overview travels in the user message instead, only when
-it changed since the last one the history shows: an upload no longer invalidates
-the system text and the tool list, and earlier turns replay byte for byte.
+after the first system message. So the prompt is laid out most-stable first:
+
+    system text (fixed per deployment) → [tools] → collection overview → history → request
+
+An upload changes only the overview, so the system text and the tool list (most of
+the prompt) stay cached; turns in between uploads share everything up to the new
+request. The overview is its own message, never stored in the history.
 
 The overview lists at most `recent` videos and the total count (a `find_videos`
 tool looks up the rest), so the prompt does not grow with the collection. Older
@@ -27,10 +30,7 @@ Plan the work, call tools (independent calls may be made in parallel), then answ
 Links, search hits and videos are shown to the person automatically from tool results:
 do not repeat long URLs; refer to results by number ("hit 2") and title instead.
 Times are in seconds. If a tool fails, explain plainly what went wrong and what to try.
-A request may start with a [Collection: …] note; the latest such note is current.
 Video backend: {backend}. Capabilities: {capabilities}."""
-
-NOTE_PREFIX = "[Collection: "
 
 
 def describe_collection(overview: CollectionOverview, recent: int) -> str:
@@ -54,17 +54,8 @@ def system_message(backend: str, capabilities: Sequence[str]) -> ContextMessage:
     return ContextMessage.system(SYSTEM_PROMPT.format(backend=backend, capabilities=", ".join(capabilities) or "none"))
 
 
-def collection_note(overview: CollectionOverview, recent: int = 20) -> str:
-    return f"{NOTE_PREFIX}{describe_collection(overview, recent)}]"
-
-
-def user_message(text: str, note: str, history: list[ContextMessage]) -> ContextMessage:
-    """The request, after the collection note unless the history's latest note is the same."""
-    latest = next((m.content or "" for m in reversed(history)
-                   if m.role == "user" and (m.content or "").startswith(NOTE_PREFIX)), None)
-    if latest is not None and latest.startswith(note + "\n\n"):
-        return ContextMessage.user(text)
-    return ContextMessage.user(f"{note}\n\n{text}")
+def collection_message(overview: CollectionOverview, recent: int = 20) -> ContextMessage:
+    return ContextMessage.system(describe_collection(overview, recent))
 
 
 def trim_history(turns: list[list[ContextMessage]], budget_tokens: int) -> tuple[list[ContextMessage], int]:

@@ -50,8 +50,8 @@ async def test_a_sentence_runs_agents_through_an_openai_compatible_server(make_a
         body = fake.requests[-1].body
         assert body["model"] == "local-model"
         roles = [m["role"] for m in body["messages"]]
-        assert roles == ["system", "user", "assistant", "tool", "assistant", "user"]
-        assert json.loads(body["messages"][3]["content"])["status"] == "success"
+        assert roles == ["system", "system", "user", "assistant", "tool", "assistant", "user"]
+        assert json.loads(body["messages"][4]["content"])["status"] == "success"
         assert fake.requests[0].headers["Authorization"] == "Bearer sk-test-nl"
 
 
@@ -93,8 +93,8 @@ async def test_one_refused_turn_does_not_poison_the_thread(make_app: AppFactory)
 
         assert len(fake.requests) == 3
         replayed = fake.requests[-1].body["messages"]
-        assert [m["role"] for m in replayed] == ["system", "user", "assistant", "user"]
-        assert "This request failed" in replayed[2]["content"] and "videos:" in replayed[2]["content"]
+        assert [m["role"] for m in replayed] == ["system", "system", "user", "assistant", "user"]
+        assert "This request failed" in replayed[3]["content"] and "videos:" in replayed[3]["content"]
         assert port.published[second.turn.turn_id].text() == "Hello! Ask me about your videos."
 
 

@@ -201,7 +201,8 @@ async def test_history_is_in_the_prompt_and_bounded(ctx: AgentContext) -> None:
     assert "Found 2 hits." in contents and "long ago" not in contents
     assert any("1 earlier turn(s)" in (c or "") for c in contents)
     assert seen[0][0].role == "system" and "collection is empty" not in (seen[0][0].content or "")
-    assert "collection is empty" in (seen[0][-1].content or "") and "clip the second hit" in (seen[0][-1].content or "")
+    assert seen[0][1].role == "system" and "collection is empty" in (seen[0][1].content or "")
+    assert seen[0][-1].content == "clip the second hit"
 
 
 async def test_large_tool_output_goes_in_by_reference(ctx: AgentContext) -> None:
@@ -412,7 +413,7 @@ async def test_a_thread_is_not_poisoned_by_a_turn_the_server_refused() -> None:
         await llm.close()
         later = fake.requests[-1].body["messages"]
     assert second.status is MsgStatus.success
-    assert [m["role"] for m in later] == ["system", "user", "assistant", "user"]
+    assert [m["role"] for m in later] == ["system", "system", "user", "assistant", "user"]
     assert all(isinstance(m["content"], str) for m in later)
 
 
@@ -503,5 +504,6 @@ async def test_consecutive_turns_share_their_prompt_prefix(ctx: AgentContext) ->
 
     one, two = seen
     assert two[: len(one)] == one  # the whole first prompt is the start of the second
-    assert one[-1].content and one[-1].content.startswith("[Collection: ")
-    assert two[-1].content == "and again"  # the collection did not change: no second note
+    assert [m.role for m in two] == ["system", "system", "user", "assistant", "user"]
+    assert "collection is empty" in (two[1].content or "") and "collection" not in (two[0].content or "").lower()[:60]
+    assert [m.content for m in first.context] == ["hello", "answer 1"]  # the overview is never stored
