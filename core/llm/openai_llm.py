@@ -97,7 +97,7 @@ class OpenAILLM(BaseLLM):
         self.parallel_tool_calls = parallel_tool_calls if parallel_tool_calls is not None else (
             True if self.is_openai else None)
         self.json_mode = tool_mode == "json"
-        self._json_refused = False
+        self._refused: set[str] = set()  # tool modes this server refused (auto mode tries the other)
 
     @property
     def base_url(self) -> str:
@@ -130,25 +130,26 @@ class OpenAILLM(BaseLLM):
         try:
             response = await self._request(messages, tools, json_mode, on_text, max_tokens)
         except _ToolsRefused as refused:
-            if self.tool_mode != "auto":
+            refused_mode = "json" if json_mode else "native"
+            if self.tool_mode != "auto" or refused_mode in self._refused:
                 raise refused.error from None
-            self._switch(to_json=not json_mode, why="the server refused the request's tools")
+            self._refused.add(refused_mode)
+            other = "native" if json_mode else "json"
+            if other in self._refused:
+                raise refused.error from None
+            self._switch(other, f"the server refused {refused_mode} mode")
             return await self._call(messages, tools, on_text, max_tokens)
-        if json_mode or not tools or self.tool_mode != "auto" or self._json_refused:
+        if json_mode or not tools or self.tool_mode != "auto" or "json" in self._refused:
             return response
         if response.calls_from_text or response.rejected_calls:
-            self._switch(to_json=True, why="the model wrote its tool calls as text")
+            self._switch("json", "the model wrote its tool calls as text")
             if not response.tool_calls:  # nothing usable: ask again, in json mode
-                return await self._request(messages, tools, True, None, max_tokens)
+                return await self._call(messages, tools, None, max_tokens)
         return response
 
-    def _switch(self, *, to_json: bool, why: str) -> None:
-        if not to_json:
-            self._json_refused = True
-        if self.json_mode != to_json:
-            log.warning("%s model=%s: %s; LLM_TOOL_MODE=auto now uses %s mode", self.name, self.model, why,
-                        "json" if to_json else "native")
-        self.json_mode = to_json
+    def _switch(self, mode: str, why: str) -> None:
+        log.warning("%s model=%s: %s; LLM_TOOL_MODE=auto now uses %s mode", self.name, self.model, why, mode)
+        self.json_mode = mode == "json"
 
     # one request ----------------------------------------------------------------------------
 

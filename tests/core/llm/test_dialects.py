@@ -19,6 +19,7 @@ from tests.fakes.openai_server import (
     like_llama_cpp_python,
     like_llama_server,
     refusing_tools,
+    reply_error,
     reply_text,
     reply_text_call,
     reply_tool_calls,
@@ -233,3 +234,13 @@ async def test_native_tool_calls_keep_auto_in_native_mode(auto: OpenAILLM, opena
     await auto.chat(with_a_tool_step(), TOOLS)
 
     assert all("tools" in r.body for r in openai_server.requests) and not auto.json_mode
+
+
+async def test_a_server_that_refuses_both_modes_fails_once_with_a_clear_error(
+    auto: OpenAILLM, openai_server: FakeOpenAIServer
+) -> None:
+    openai_server.handler = lambda request: reply_error(400, "tools and response_format are not supported")
+
+    with pytest.raises(LLMError, match="HTTP 400"):
+        await auto.chat(ask(), TOOLS)
+    assert len(openai_server.requests) == 2  # native, then json: no loop
