@@ -114,6 +114,8 @@ async def main() -> int:
                 rows.append((number, text, expected, called, ok, status.value, took, raw, output.text()))
                 print(f"{number:2d}. {'ok ' if ok else 'NO '} {took:6.1f}s  {status.value:9s} expected {expected:12s} "
                       f"called {','.join(called) or '-':30s} raw-json={raw}  {text!r}")
+                if not ok:
+                    print(f"      answer: {' '.join(output.text().split())[:200]!r}")
         finally:
             await app.stop()
     tokens = [(r.prompt_tokens, r.completion_tokens) for r, _ in llm.calls if r.prompt_tokens is not None]
