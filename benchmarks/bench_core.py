@@ -3,12 +3,19 @@
 Prints:
 - the core's own CPU cost per turn: accept → runner → engine → agent → publish, with an
   instant scripted LLM and an instant agent (turns/s and ms/turn, wall and CPU);
-- first-turn prompt tokens for collections of 10, 1,000 and 10,000 videos (must be flat).
+- first-turn prompt tokens for collections of 10, 1,000 and 10,000 videos (must be flat);
+- tool-schema tokens per backend (what the model reads before anything else);
+- tokens shared between the first prompts of two consecutive turns, an upload between
+  them, rendered the way chat templates do (system text, then the tool list, then the
+  messages): what a server with prompt caching can reuse.
+Tokens are estimated at 4 characters each.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import sys
 import tempfile
 import time
@@ -25,6 +32,7 @@ from bot.wiring import build_app  # noqa: E402
 from core.agents.base import AgentContext, AgentResponse, BaseAgent  # noqa: E402
 from core.incoming import Incoming, ThreadKey  # noqa: E402
 from core.llm.base import LLMResponse, ToolSpec  # noqa: E402
+from core.llm.openai_wire import to_openai_message, to_openai_tool  # noqa: E402
 from core.llm.scripted import ScriptedLLM  # noqa: E402
 from core.messages import ContextMessage, InputMessage, OutputMessage, TextCard, ToolCall  # noqa: E402
 from core.session import CollectionScope, Session  # noqa: E402
@@ -92,10 +100,75 @@ async def prompt_tokens(data_dir: Path) -> None:
     await app.stop()
 
 
+def _tool_tokens(specs: list[ToolSpec]) -> int:
+    return len(json.dumps([to_openai_tool(spec) for spec in specs])) // 4
+
+
+def tool_schema_tokens() -> None:
+    from core.agents.registry import agents_for, all_agents
+    from core.video.local.backend import LocalBackend
+    from core.video.videodb.backend import VideoDBBackend
+
+    print("tool-schema tokens per backend (the tools array as sent):")
+    for label, agents in (("local", agents_for(LocalBackend.capabilities)),
+                          ("videodb", agents_for(VideoDBBackend.capabilities)), ("all", all_agents())):
+        specs = [agent.tool_spec() for agent in agents]
+        print(f"  {label:8s} {len(specs):2d} tools  {_tool_tokens(specs):5d} tokens")
+
+
+def _rendered(messages: list[ContextMessage], tools: list[ToolSpec]) -> str:
+    """A prompt as chat templates lay it out: system text, the tool list, then the messages."""
+    rest = "\n".join(json.dumps(to_openai_message(m), ensure_ascii=False) for m in messages[1:])
+    return f"{messages[0].content}\n{json.dumps([to_openai_tool(t) for t in tools])}\n{rest}"
+
+
+def _overview_in_system(messages: list[ContextMessage]) -> list[ContextMessage]:
+    """The same prompt laid out as before issue 13: the collection overview in the system text."""
+    return [ContextMessage.system(f"{messages[0].content}\n\n{messages[1].content}"), *messages[2:]]
+
+
+async def shared_prefix(data_dir: Path) -> None:
+    first_prompts: list[tuple[list[ContextMessage], list[ToolSpec]]] = []
+
+    def script(messages: list[ContextMessage], tools: list[ToolSpec]) -> LLMResponse:
+        if messages[-1].role == "user":
+            first_prompts.append((list(messages), list(tools)))
+        return LLMResponse(content="ok")
+
+    app = await build_app(settings(data_dir), llm=ScriptedLLM(script))
+    collection = await app.backend.create_collection("bench prefix")
+    session = Session(id="s", key=ThreadKey(platform="b", workspace_id="w", channel_id="p", thread_id="t"),
+                      collection=CollectionScope(app.backend, collection.id))
+
+    async def add_video(name: str) -> None:  # what an upload changes between turns
+        async with app.store.sessionmaker.begin() as db:
+            db.add(LocalVideoRow(id=uuid.uuid4().hex, collection_id=collection.id, name=name,
+                                 file_path="media/x.mp4", duration=60.0, size_bytes=1))
+
+    for name in ("Keynote", "Standup", "Demo"):
+        await add_video(name)
+    ctx = AgentContext(session=session, output=OutputMessage(), llm=app.llm)
+    first = await app.engine.run(ctx, InputMessage(text="upload talk.mp4"), [])
+    await add_video("talk.mp4")
+    ctx = AgentContext(session=session, output=OutputMessage(), llm=app.llm)
+    await app.engine.run(ctx, InputMessage(text="where do they talk about revenue?"), [first.context])
+    await app.stop()
+    (one, tools_one), (two, tools_two) = first_prompts
+    a, b = _rendered(one, tools_one), _rendered(two, tools_two)
+    shared = len(os.path.commonprefix([a, b])) // 4
+    before_a, before_b = _rendered(_overview_in_system(one), tools_one), _rendered(_overview_in_system(two), tools_two)
+    before = len(os.path.commonprefix([before_a, before_b])) // 4
+    print("prompt prefix shared by two consecutive turns (an upload between them):")
+    print(f"  {shared} of {len(b) // 4} tokens of the second turn's first prompt ({100 * shared // (len(b) // 4)}%); "
+          f"with the overview in the system text as before: {before} of {len(before_b) // 4}")
+
+
 async def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         await cost_per_turn(Path(scratch) / "a")
         await prompt_tokens(Path(scratch) / "b")
+        tool_schema_tokens()
+        await shared_prefix(Path(scratch) / "c")
 
 
 if __name__ == "__main__":

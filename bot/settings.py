@@ -7,6 +7,7 @@ value stops start-up with a message that names the variable (see `load_settings`
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -37,6 +38,7 @@ class Settings(BaseSettings):
     openai_model: str = Field(default="gpt-4o-mini", alias="OPENAI_MODEL")
     llm_timeout_s: float = Field(default=60.0, gt=0, alias="LLM_TIMEOUT_S")
     llm_max_retries: int = Field(default=3, ge=0, le=10, alias="LLM_MAX_RETRIES")
+    llm_tool_mode: Literal["auto", "native", "json"] = Field(default="auto", alias="LLM_TOOL_MODE")
 
     # --- reasoning and jobs -------------------------------------------------------
     max_iterations: int = Field(default=8, ge=1, le=50, alias="MAX_ITERATIONS")

@@ -46,7 +46,7 @@ def build_llm(settings: Settings) -> BaseLLM:
         openai_api_key=_secret(settings.openai_api_key), openai_base_url=settings.openai_base_url,
         openai_model=settings.openai_model, video_db_api_key=_secret(settings.video_db_api_key),
         video_db_base_url=settings.video_db_base_url, timeout_s=settings.llm_timeout_s,
-        max_retries=settings.llm_max_retries,
+        max_retries=settings.llm_max_retries, tool_mode=settings.llm_tool_mode,
     )
     return llm if llm is not None else OfflineRouter()
 

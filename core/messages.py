@@ -162,6 +162,9 @@ class OutputObserver(Protocol):
 
     async def on_publish(self, message: "OutputMessage") -> None: ...
 
+    # Optional: `def on_event(self, message, event) -> None` receives live turn events
+    # (text deltas, tool calls; see core/reasoning/events.py). It must return quickly.
+
 
 class OutputMessage(BaseModel):
     id: str = Field(default_factory=_new_id)
@@ -198,6 +201,17 @@ class OutputMessage(BaseModel):
                     await settled()
                 except Exception:
                     log.exception("output observer failed while settling")
+
+    def emit(self, event: Any) -> None:
+        """Hand a live turn event to the observers that take them (`on_event`)."""
+        for observer in list(self._observers):
+            handler = getattr(observer, "on_event", None)
+            if handler is None:
+                continue
+            try:
+                handler(self, event)
+            except Exception:  # an observer bug must not break the turn
+                log.exception("output observer failed on event")
 
     async def publish(self) -> None:
         """Tell observers the message is final (and let them persist/deliver it)."""

@@ -18,6 +18,7 @@ from core.errors import DirectorError
 from core.llm.base import BaseLLM, ToolSpec
 from core.messages import Attachment, CardStatus, OutputMessage, TextCard
 from core.session import Session
+from core.video.backend import Capability
 
 log = logging.getLogger(__name__)
 
@@ -85,17 +86,23 @@ P = TypeVar("P", bound=BaseModel)
 
 
 class BaseAgent(ABC, Generic[P]):
-    """A tool. Subclasses set `name`, `description`, `Params` and implement `run`."""
+    """A tool. Subclasses set `name`, `description`, `Params` and implement `run`.
+
+    `requires` names the backend capability the agent cannot run without; the
+    engine offers the model only the agents the session's backend can run.
+    """
 
     name: ClassVar[str]
     description: ClassVar[str]
     Params: ClassVar[type[BaseModel]]
+    requires: ClassVar[Capability | None] = None
     timeout_s: float = 900.0
 
     def tool_spec(self) -> ToolSpec:
-        schema = self.Params.model_json_schema()
-        schema.pop("title", None)
-        return ToolSpec(name=self.name, description=self.description, parameters=schema)
+        return ToolSpec.from_model(self.name, self.description, self.Params)
+
+    def runs_on(self, capabilities: frozenset[Capability]) -> bool:
+        return self.requires is None or self.requires in capabilities
 
     @abstractmethod
     async def run(self, ctx: AgentContext, params: P) -> AgentResponse: ...

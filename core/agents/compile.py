@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, model_validator
 
 from core.agents.base import AgentContext, AgentResponse, BaseAgent
-from core.agents.hits import playable_range, recall_hit
+from core.agents.hits import clamp_to_video, playable_range, recall_hit
 from core.agents.present import fmt_span, links_line, stream_data
 from core.agents.progress import Progress
 from core.agents.resolve import VIDEO_DESCRIPTION, resolve_video
@@ -18,8 +18,8 @@ from core.video.backend import ShotRef
 
 class Range(BaseModel):
     video: str = Field(description=VIDEO_DESCRIPTION)
-    start: float = Field(ge=0, description="Start, in seconds from the video's start.")
-    end: float = Field(gt=0, description="End, in seconds from the video's start.")
+    start: float = Field(ge=0, description="Start, in seconds.")
+    end: float = Field(gt=0, description="End, in seconds.")
 
     @model_validator(mode="after")
     def _ordered(self) -> "Range":
@@ -30,15 +30,15 @@ class Range(BaseModel):
 
 class CompileParams(BaseModel):
     query: str | None = Field(
-        default=None, min_length=1, description="Search the speech for this and compile the best hits."
+        default=None, min_length=1, description="Words to search for; their best hits are joined."
     )
     hits: list[int] | None = Field(
-        default=None, min_length=1, description="Numbers of hits from the last search, in the order to play them (1 = first)."
+        default=None, min_length=1, description="Hit numbers of the last search, in play order."
     )
     ranges: list[Range] | None = Field(
-        default=None, min_length=1, description="Ranges to play in this order; they may come from different videos."
+        default=None, min_length=1, description="Ranges to play, in order."
     )
-    limit: int = Field(default=5, ge=1, le=20, description="With `query`: most hits to compile.")
+    limit: int = Field(default=5, ge=1, le=20, description="With `query`: most hits.")
 
     @model_validator(mode="after")
     def _one_source(self) -> "CompileParams":
@@ -51,9 +51,8 @@ class CompileParams(BaseModel):
 class CompileAgent(BaseAgent[CompileParams]):
     name = "compile"
     description = (
-        "Join several moments, possibly from different videos, into one stream that plays them in order: "
-        "numbered `hits` of the last search, explicit `ranges`, or a `query` to search the speech for. "
-        "Returns the stream's watch, stream and download links."
+        "Join several moments, possibly of different videos, into one stream: `hits` of the last search, "
+        "`ranges`, or a `query` to search the speech for."
     )
     Params = CompileParams
     timeout_s = 1800.0
@@ -65,23 +64,26 @@ class CompileAgent(BaseAgent[CompileParams]):
                 raise InputError(f"No matches for {params.query!r} in this channel's videos, so nothing to compile.")
             message, data = await show_hits(ctx, self.name, params.query, shots)
             return AgentResponse.ok(message, **data)
-        refs, titles = await _refs(ctx, params)
+        refs, titles, cut = await _refs(ctx, params)
+        note = f" ({'; '.join(cut)})" if cut else ""
         with Progress(ctx, self.name, f"compiling {len(refs)} range(s) into one stream…") as progress:
             link = await ctx.session.collection.compile(refs, progress.report)
-            progress.done(f"Compiled {len(refs)} range(s) from {len(set(titles))} video(s).")
+            progress.done(f"Compiled {len(refs)} range(s) from {len(set(titles))} video(s){note}.")
         data = stream_data(link, name=f"{len(refs)} clips from {', '.join(dict.fromkeys(titles))}")
         ctx.output.add_card(VideoCard(agent_name=self.name, video=data))
         ctx.output.push_update()
         listed = "; ".join(f"{t!r} {fmt_span(r.start, r.end)}" for t, r in zip(titles, refs))
         return AgentResponse.ok(
-            f"Compiled {len(refs)} range(s) ({listed}) into one stream: {links_line(data)}",
+            f"Compiled {len(refs)} range(s) ({listed}) into one stream{note}: {links_line(data)}",
             stream=data.model_dump(mode="json"),
         )
 
 
-async def _refs(ctx: AgentContext, params: CompileParams) -> tuple[list[ShotRef], list[str]]:
+async def _refs(ctx: AgentContext, params: CompileParams) -> tuple[list[ShotRef], list[str], list[str]]:
+    """The ranges to join, their videos' titles, and a note for each range cut at its video's end."""
     refs: list[ShotRef] = []
     titles: list[str] = []
+    cut: list[str] = []
     if params.hits is not None:
         for number in params.hits:
             hit = recall_hit(ctx.session, number)
@@ -89,9 +91,12 @@ async def _refs(ctx: AgentContext, params: CompileParams) -> tuple[list[ShotRef]
             start, end = playable_range(hit.start, hit.end, info.length)
             refs.append(ShotRef(video_id=hit.video_id, start=start, end=end))
             titles.append(hit.title)
-        return refs, titles
+        return refs, titles, cut
     for item in params.ranges or []:
         info = await resolve_video(ctx.session, item.video)
-        refs.append(ShotRef(video_id=info.id, start=item.start, end=item.end))
+        end, note = clamp_to_video(item.start, item.end, info.length)
+        refs.append(ShotRef(video_id=info.id, start=item.start, end=end))
         titles.append(info.name)
-    return refs, titles
+        if note:
+            cut.append(f"{info.name!r}{note}")
+    return refs, titles, cut

@@ -21,6 +21,7 @@ class DubParams(BaseModel):
 
 class DubAgent(BaseAgent[DubParams]):
     name = "dub"
+    requires = Capability.dubbing
     description = (
         "Dub a video's speech into another language; the dubbed copy is added to this channel as a new video. "
         "Needs the VideoDB backend. Returns the new video's id and links."

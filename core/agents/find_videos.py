@@ -10,15 +10,14 @@ from core.messages import TextCard, VideosCard
 
 
 class FindVideosParams(BaseModel):
-    query: str = Field(min_length=1, description="Words to look for in video titles.")
-    limit: int = Field(default=10, ge=1, le=50, description="Most videos to return.")
+    query: str = Field(min_length=1, description="Words in the title.")
+    limit: int = Field(default=10, ge=1, le=50, description="Most videos.")
 
 
 class FindVideosAgent(BaseAgent[FindVideosParams]):
     name = "find_videos"
     description = (
-        "Find videos in this channel by title (case-insensitive word match). Returns the matching videos' ids "
-        "and titles. To find what is said inside videos, use `search` instead."
+        "Find this channel's videos by words in their titles (for what is said, use `search`)."
     )
     Params = FindVideosParams
 

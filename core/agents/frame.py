@@ -13,14 +13,13 @@ from core.messages import ImageCard
 
 class FrameParams(BaseModel):
     video: str = Field(description=VIDEO_DESCRIPTION)
-    at: float = Field(ge=0, description="The moment, in seconds from the video's start.")
+    at: float = Field(ge=0, description="The second to grab.")
 
 
 class FrameAgent(BaseAgent[FrameParams]):
     name = "frame"
     description = (
-        "Grab a still frame (an image) of a video at a given second, e.g. to show a slide or a face. "
-        "Returns the image link."
+        "A still image of a video at a given second, e.g. to show a slide."
     )
     Params = FrameParams
 

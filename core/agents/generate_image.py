@@ -20,6 +20,7 @@ class GenerateImageParams(BaseModel):
 
 class GenerateImageAgent(BaseAgent[GenerateImageParams]):
     name = "generate_image"
+    requires = Capability.generate_image
     description = "Generate an image from a text prompt. Needs the VideoDB backend. Returns the image link."
     Params = GenerateImageParams
     timeout_s = 600.0

@@ -18,6 +18,7 @@ class GenerateMusicParams(BaseModel):
 
 class GenerateMusicAgent(BaseAgent[GenerateMusicParams]):
     name = "generate_music"
+    requires = Capability.generate_music
     description = "Generate a piece of music from a text prompt. Needs the VideoDB backend. Returns the audio's links."
     Params = GenerateMusicParams
     timeout_s = 600.0

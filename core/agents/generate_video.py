@@ -19,6 +19,7 @@ class GenerateVideoParams(BaseModel):
 
 class GenerateVideoAgent(BaseAgent[GenerateVideoParams]):
     name = "generate_video"
+    requires = Capability.generate_video
     description = (
         "Generate a short video from a text prompt; it is added to this channel as a new video. Needs the "
         "VideoDB backend. Returns the new video's id and links."

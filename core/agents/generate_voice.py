@@ -18,6 +18,7 @@ class GenerateVoiceParams(BaseModel):
 
 class GenerateVoiceAgent(BaseAgent[GenerateVoiceParams]):
     name = "generate_voice"
+    requires = Capability.generate_voice
     description = (
         "Turn text into spoken audio (a voice-over). Needs the VideoDB backend. Returns the audio's links."
     )

@@ -11,15 +11,14 @@ from core.agents.spoken import index_videos
 
 class IndexParams(BaseModel):
     video: str = Field(description=VIDEO_DESCRIPTION)
-    force: bool = Field(default=False, description="Index again even if the video is already indexed.")
+    force: bool = Field(default=False, description="Index again even if already indexed.")
 
 
 class IndexAgent(BaseAgent[IndexParams]):
     name = "index"
     description = (
-        "Index the spoken words of a video (speech to text) so it can be searched, transcribed and summarised. "
-        "Uploads are indexed automatically and search indexes on demand, so use this only when asked to (re)index. "
-        "Returns when indexing has finished."
+        "Index a video's speech so it can be searched. Uploads are indexed already: "
+        "use this only when asked to (re)index."
     )
     Params = IndexParams
     timeout_s = 1800.0

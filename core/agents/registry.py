@@ -22,6 +22,7 @@ from core.agents.transcript import TranscriptAgent
 from core.agents.upload import UploadAgent
 from core.agents.videos import VideosAgent
 from core.agents.visual_search import VisualSearchAgent
+from core.video.backend import Capability
 
 _AGENT_TYPES: tuple[type[BaseAgent], ...] = (
     UploadAgent,
@@ -49,6 +50,11 @@ _AGENT_TYPES: tuple[type[BaseAgent], ...] = (
 def all_agents() -> list[BaseAgent]:
     """Fresh instances, in the order the tools are offered to the model."""
     return [agent_type() for agent_type in _AGENT_TYPES]
+
+
+def agents_for(capabilities: frozenset[Capability]) -> list[BaseAgent]:
+    """The agents a backend with these capabilities can run (what its model is offered)."""
+    return [agent for agent in all_agents() if agent.runs_on(capabilities)]
 
 
 def agent_map() -> dict[str, BaseAgent]:

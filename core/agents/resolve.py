@@ -16,7 +16,7 @@ from core.video.backend import VideoInfo
 LAST_VIDEO_KEY = "last_video_id"
 """Session memory: the video the last agent worked on, for "it" / "that video"."""
 
-VIDEO_DESCRIPTION = "The video: its id, its title (or part of it), or \"latest\" for the most recent upload."
+VIDEO_DESCRIPTION = "Video id or title (or part of it), or \"latest\"."
 """The description every `video` parameter shares, so the model learns one convention."""
 
 _LATEST = {

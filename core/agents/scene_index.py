@@ -19,6 +19,7 @@ class SceneIndexParams(BaseModel):
 
 class SceneIndexAgent(BaseAgent[SceneIndexParams]):
     name = "scene_index"
+    requires = Capability.scene_index
     description = (
         "Index what is visible in a video (scenes described by a vision model) so `visual_search` can find "
         "moments by what they show. Needs the VideoDB backend. Returns the scene index id."

@@ -15,19 +15,18 @@ from core.video.backend import Shot, VideoInfo
 
 
 class SearchParams(BaseModel):
-    query: str = Field(min_length=1, description="What was said: words or a phrase to look for in the speech.")
+    query: str = Field(min_length=1, description="Words or a topic to find in the speech.")
     video: str | None = Field(
-        default=None, description=VIDEO_DESCRIPTION + " Leave out to search every video in this channel."
+        default=None, description=VIDEO_DESCRIPTION + " Omit to search every video."
     )
-    limit: int = Field(default=5, ge=1, le=20, description="Most hits to return.")
+    limit: int = Field(default=5, ge=1, le=20, description="Most hits.")
 
 
 class SearchAgent(BaseAgent[SearchParams]):
     name = "search"
     description = (
-        "Search the spoken words of this channel's videos (or one video) for a phrase or topic. Returns numbered "
-        "hits (video, start–end, quote) and one stream that plays all hits in a row; the hits are remembered, so "
-        "`clip` with `hit` or `compile` with `hits` can use them next. Videos not indexed yet are indexed first."
+        "Find where words or a topic are said in this channel's videos. Returns numbered hits "
+        "(video, start-end, quote) that `clip` (`hit`) and `compile` (`hits`) can use next."
     )
     Params = SearchParams
     timeout_s = 1800.0

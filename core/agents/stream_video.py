@@ -17,8 +17,7 @@ class StreamVideoParams(BaseModel):
 class StreamVideoAgent(BaseAgent[StreamVideoParams]):
     name = "stream_video"
     description = (
-        "Get the links to watch, stream and download a whole video. Use it when the person wants to see or "
-        "share a video. Returns the watch (player), stream and download links."
+        "Links to watch, stream and download a whole video."
     )
     Params = StreamVideoParams
 

@@ -18,6 +18,7 @@ class SubtitlesParams(BaseModel):
 
 class SubtitlesAgent(BaseAgent[SubtitlesParams]):
     name = "subtitles"
+    requires = Capability.subtitles
     description = (
         "Make a subtitled version of a video (its speech shown as captions). Needs the VideoDB backend. "
         "Returns the subtitled stream's links."

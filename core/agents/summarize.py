@@ -37,15 +37,14 @@ COMBINE_SYSTEM = (
 class SummarizeParams(BaseModel):
     video: str = Field(description=VIDEO_DESCRIPTION)
     focus: str | None = Field(
-        default=None, description="A topic or question to focus the summary on, e.g. \"pricing decisions\"."
+        default=None, description="A topic to focus on."
     )
 
 
 class SummarizeAgent(BaseAgent[SummarizeParams]):
     name = "summarize"
     description = (
-        "Summarise what is said in a video, optionally focused on a topic. Returns the summary text with "
-        "timestamps. Indexes the spoken words first if needed."
+        "Summarise what is said in a video, with timestamps, optionally about one topic."
     )
     Params = SummarizeParams
     timeout_s = 1800.0

@@ -17,9 +17,9 @@ PAGE_CHARS = 3000
 
 class TranscriptParams(BaseModel):
     video: str = Field(description=VIDEO_DESCRIPTION)
-    start: float | None = Field(default=None, ge=0, description="Only from this many seconds into the video.")
-    end: float | None = Field(default=None, gt=0, description="Only up to this many seconds into the video.")
-    page: int = Field(default=1, ge=1, description="Page of the transcript (about 3,000 characters each), from 1.")
+    start: float | None = Field(default=None, ge=0, description="From this second.")
+    end: float | None = Field(default=None, gt=0, description="Up to this second.")
+    page: int = Field(default=1, ge=1, description="Page number, from 1.")
 
     @model_validator(mode="after")
     def _ordered(self) -> "TranscriptParams":
@@ -31,9 +31,8 @@ class TranscriptParams(BaseModel):
 class TranscriptAgent(BaseAgent[TranscriptParams]):
     name = "transcript"
     description = (
-        "Get the transcript of a video (or of a time range of it) with timestamps, one page of about 3,000 "
-        "characters at a time; the reply says \"page 1 of N\", ask for the next page when needed. Use it to read "
-        "or quote what was said. Indexes the spoken words first if needed."
+        "A video's transcript with timestamps, one page (about 3,000 characters) at a time, "
+        "optionally of a time range only."
     )
     Params = TranscriptParams
     timeout_s = 1800.0

@@ -23,29 +23,26 @@ log = logging.getLogger(__name__)
 class UploadParams(BaseModel):
     url: str | None = Field(
         default=None,
-        description="A public http(s) link to a video file (video pages such as YouTube work on the VideoDB "
-        "backend only). Leave out to upload an attachment.",
+        description="Link to a video file (YouTube pages on VideoDB only). Omit to upload the attachment.",
     )
     name: str | None = Field(
-        default=None, description="Title to give the video; defaults to the file's or page's name."
+        default=None, description="Title to give the video."
     )
     attachment: int | None = Field(
         default=None,
         ge=1,
-        description="Which file attached to the person's message to upload: 1 for the first (#1), 2 for the "
-        "second. Leave out (and give no url) to upload every attached file.",
+        description="Which attached file: 1, 2… Omit (with no url) for every attached file.",
     )
     index: bool = Field(
-        default=True, description="Index the spoken words right after uploading, so the video can be searched."
+        default=True, description="Index the speech right after uploading."
     )
 
 
 class UploadAgent(BaseAgent[UploadParams]):
     name = "upload"
     description = (
-        "Upload a video into this channel, from a URL or from a file attached to the message, and index its "
-        "spoken words so it can be searched. Use it when the person shares a link or attaches a video and asks "
-        "to add, upload or analyse it. Returns the new video's id, title, length and watch/stream links."
+        "Add a video to this channel from a URL or an attached file, and index its speech. "
+        "Returns its id, title, length and links."
     )
     Params = UploadParams
     timeout_s = 1800.0

@@ -10,14 +10,13 @@ from core.messages import VideosCard
 
 
 class VideosParams(BaseModel):
-    limit: int = Field(default=20, ge=1, le=100, description="Most videos to list, most recent first.")
+    limit: int = Field(default=20, ge=1, le=100, description="Most videos to list.")
 
 
 class VideosAgent(BaseAgent[VideosParams]):
     name = "videos"
     description = (
-        "List the videos in this channel, most recent first, with the total count. Returns each video's id, "
-        "title, length and whether its speech is indexed. Use `find_videos` to look for titles."
+        "List this channel's videos, newest first: ids, titles, lengths and the total count."
     )
     Params = VideosParams
 

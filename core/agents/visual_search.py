@@ -22,6 +22,7 @@ class VisualSearchParams(BaseModel):
 
 class VisualSearchAgent(BaseAgent[VisualSearchParams]):
     name = "visual_search"
+    requires = Capability.visual_search
     description = (
         "Search scene-indexed videos for moments by what they show (not what is said; use `search` for "
         "speech). Needs the VideoDB backend and `scene_index` first. Returns numbered hits and one stream of "

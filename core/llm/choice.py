@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 
 from core.llm.base import BaseLLM
-from core.llm.openai_llm import OpenAILLM
+from core.llm.openai_llm import OpenAILLM, ToolMode
 
 log = logging.getLogger(__name__)
 
@@ -31,18 +31,20 @@ def choose_llm(
     video_db_base_url: str,
     timeout_s: float,
     max_retries: int,
+    tool_mode: ToolMode = "auto",
     video_db_model: str = VIDEODB_PROXY_MODEL,
 ) -> BaseLLM | None:
     """The LLM per the rules above, or None for the offline router."""
     if openai_api_key:
         base_url = openai_base_url.rstrip("/") if openai_base_url else None
-        log.info("LLM: model %s at %s", openai_model, base_url or "OpenAI")
+        log.info("LLM: model %s at %s (tool mode %s)", openai_model, base_url or "OpenAI", tool_mode)
         return OpenAILLM(
             api_key=openai_api_key,
             model=openai_model,
             base_url=base_url,
             timeout_s=timeout_s,
             max_retries=max_retries,
+            tool_mode=tool_mode,
         )
     if video_db_api_key:
         base_url = video_db_base_url.rstrip("/")
@@ -53,6 +55,7 @@ def choose_llm(
             base_url=base_url,
             timeout_s=timeout_s,
             max_retries=max_retries,
+            tool_mode=tool_mode,
             label="videodb-proxy",
         )
     log.info("LLM: none configured; using the offline command router")

@@ -1,41 +1,66 @@
-"""`BaseLLM` on the OpenAI chat-completions API, for OpenAI and compatible servers.
+"""`BaseLLM` on the chat-completions API: OpenAI, and servers that speak it (llama.cpp,
+Ollama, vLLM, LM Studio), each with its own dialect.
 
-The SDK's own retries are switched off (`max_retries=0`): this module retries 408,
-409, 429 and 5xx itself so it can honour `Retry-After`/`retry-after-ms` with a cap,
-log each retry, and turn every failure into `LLMError`/`LLMTimeout` whose message
-is safe to show in a thread (never the API key, never the prompt).
-
-A timeout is not retried: a model that kept a person waiting `timeout_s` once is
-likely to do it again, and the turn has its own budget.
+- Retries are the SDK's own (`max_retries`: 408/409/429/5xx and connection errors,
+  exponential backoff, `retry-after`/`retry-after-ms` honoured up to 2 minutes).
+  `openai_retry.RetryPolicyTransport` stops it retrying what cannot succeed (a 500
+  that is a validation error, a 501, an exhausted quota). This module maps failures
+  to `LLMError`/`LLMTimeout` messages that are safe to show in a thread (never the
+  API key, never the prompt).
+- `timeout_s` bounds one call, retries included (a timeout itself is not retried:
+  a model that kept a person waiting that long once will likely do it again). When
+  streaming, it bounds the wait for the first chunk and for each next one instead.
+- Every call carries `max_tokens` (planning `max_tokens`, summaries `text_max_tokens`).
+- Tool modes (`tool_mode`): `native` sends `tools` with `tool_choice: "auto"` and reads
+  `tool_calls`, or calls written as text; `json` never sends `tools` and asks for one
+  JSON step object (see `openai_wire`); `auto` starts native and switches to json for
+  good once the server refuses tools or the model writes its calls as text.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import re
 import time
-import uuid
-from typing import Any
+from typing import Any, Literal
 
 import httpx
-from openai import APIConnectionError, APIStatusError, APITimeoutError, AsyncOpenAI, OpenAIError
+from openai import APIConnectionError, APIStatusError, APITimeoutError, AsyncOpenAI, DefaultAsyncHttpxClient, OpenAIError
+from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletion
 
 from core.errors import LLMError, LLMTimeout
-from core.llm.base import BaseLLM, LLMResponse, ToolSpec
-from core.messages import ContextMessage, ToolCall
-from core.retry_after import parse_retry_after
+from core.llm.base import BaseLLM, LLMResponse, TextSink, ToolSpec
+from core.llm.openai_retry import RetryPolicyTransport, counting_attempts
+from core.llm.openai_wire import from_json_step, json_mode_format, json_mode_messages, to_llm_response, \
+    to_openai_message, to_openai_tool
+from core.llm.text_tool_calls import ProseGate
+from core.messages import ContextMessage
 
 log = logging.getLogger(__name__)
 
+ToolMode = Literal["auto", "native", "json"]
 RETRYABLE_STATUS = frozenset({408, 409, 429})
 _KEY_PATTERN = re.compile(r"\bsk-[A-Za-z0-9*_\-.]{4,}|\bBearer\s+\S+", re.IGNORECASE)
+_UNREADABLE = "The language model service sent an answer I couldn't read."
+
+
+class _ToolsRefused(Exception):
+    """The server refused a request because it offered tools (or a response_format)."""
+
+    def __init__(self, error: LLMError) -> None:
+        self.error = error
+
+
+class _NoStream(Exception):
+    """The server answered a streamed request with no chunks at all."""
 
 
 class OpenAILLM(BaseLLM):
     """Chat with tool calling through `AsyncOpenAI`; `base_url=None` means OpenAI itself."""
+
+    can_stream = True
 
     def __init__(
         self,
@@ -45,25 +70,34 @@ class OpenAILLM(BaseLLM):
         base_url: str | None = None,
         timeout_s: float = 60.0,
         max_retries: int = 3,
-        backoff_base_s: float = 0.5,
-        max_wait_s: float = 20.0,
-        parallel_tool_calls: bool = True,
+        tool_mode: ToolMode = "auto",
+        max_tokens: int = 512,
+        text_max_tokens: int = 1500,
+        parallel_tool_calls: bool | None = None,
         label: str = "openai",
     ) -> None:
         self.name = label
         self.model = model
         self.timeout_s = timeout_s
         self.max_retries = max_retries
-        self.backoff_base_s = backoff_base_s
-        self.max_wait_s = max_wait_s
-        self.parallel_tool_calls = parallel_tool_calls
+        self.tool_mode: ToolMode = tool_mode
+        self.max_tokens = max_tokens
+        self.text_max_tokens = text_max_tokens
         self._api_key = api_key
         self._client = AsyncOpenAI(
             api_key=api_key,
             base_url=base_url,
-            timeout=httpx.Timeout(timeout_s),
-            max_retries=0,
+            max_retries=max_retries,
+            # Our asyncio timeouts fire first; this only bounds a connection that never answers.
+            http_client=DefaultAsyncHttpxClient(transport=RetryPolicyTransport(),
+                                                timeout=httpx.Timeout(timeout_s + 5.0)),
         )
+        self.is_openai = self._client.base_url.host == "api.openai.com"
+        # OpenAI-only fields are sent to OpenAI only: a compatible server may refuse them.
+        self.parallel_tool_calls = parallel_tool_calls if parallel_tool_calls is not None else (
+            True if self.is_openai else None)
+        self.json_mode = tool_mode == "json"
+        self._refused: set[str] = set()  # tool modes this server refused (auto mode tries the other)
 
     @property
     def base_url(self) -> str:
@@ -75,105 +109,173 @@ class OpenAILLM(BaseLLM):
     async def close(self) -> None:
         await self._client.close()
 
+    # the interface -----------------------------------------------------------------------
+
     async def chat(self, messages: list[ContextMessage], tools: list[ToolSpec] | None = None) -> LLMResponse:
-        request = self._request(messages, tools)
-        log.debug("%s request model=%s messages=%d tools=%d", self.name, self.model, len(messages), len(tools or []))
-        started = time.monotonic()
-        completion, attempts = await self._create_with_retries(request)
+        return await self._call(messages, tools, None, self.max_tokens)
+
+    async def chat_stream(self, messages: list[ContextMessage], tools: list[ToolSpec] | None,
+                          on_text: TextSink) -> LLMResponse:
+        return await self._call(messages, tools, on_text, self.max_tokens)
+
+    async def complete(self, system: str, prompt: str) -> str:
+        messages = [ContextMessage.system(system), ContextMessage.user(prompt)]
+        return (await self._call(messages, None, None, self.text_max_tokens)).content or ""
+
+    # tool modes ------------------------------------------------------------------------------
+
+    async def _call(self, messages: list[ContextMessage], tools: list[ToolSpec] | None,
+                    on_text: TextSink | None, max_tokens: int) -> LLMResponse:
+        json_mode = bool(tools) and self.json_mode
         try:
-            response = to_llm_response(completion)
-        except (AttributeError, TypeError, ValueError, IndexError) as exc:  # a compatible server's odd shape
-            log.warning("%s model=%s sent an unreadable completion: %s", self.name, self.model, type(exc).__name__)
-            raise LLMError("The language model service sent an answer I couldn't read.") from None
-        log.info(
-            "%s call model=%s latency_ms=%d attempts=%d prompt_tokens=%s completion_tokens=%s tool_calls=%d finish=%s",
-            self.name,
-            self.model,
-            (time.monotonic() - started) * 1000,
-            attempts,
-            response.prompt_tokens,
-            response.completion_tokens,
-            len(response.tool_calls),
-            response.finish_reason,
-        )
+            response = await self._request(messages, tools, json_mode, on_text, max_tokens)
+        except _ToolsRefused as refused:
+            refused_mode = "json" if json_mode else "native"
+            if self.tool_mode != "auto" or refused_mode in self._refused:
+                raise refused.error from None
+            self._refused.add(refused_mode)
+            other = "native" if json_mode else "json"
+            if other in self._refused:
+                raise refused.error from None
+            self._switch(other, f"the server refused {refused_mode} mode")
+            return await self._call(messages, tools, on_text, max_tokens)
+        if json_mode or not tools or self.tool_mode != "auto" or "json" in self._refused:
+            return response
+        if response.calls_from_text or response.rejected_calls:
+            self._switch("json", "the model wrote its tool calls as text")
+            if not response.tool_calls:  # nothing usable: ask again, in json mode
+                return await self._call(messages, tools, None, max_tokens)
         return response
 
-    # request ------------------------------------------------------------------------
+    def _switch(self, mode: str, why: str) -> None:
+        log.warning("%s model=%s: %s; LLM_TOOL_MODE=auto now uses %s mode", self.name, self.model, why, mode)
+        self.json_mode = mode == "json"
 
-    def _request(self, messages: list[ContextMessage], tools: list[ToolSpec] | None) -> dict[str, Any]:
-        request: dict[str, Any] = {"model": self.model, "messages": [to_openai_message(m) for m in messages]}
+    # one request ----------------------------------------------------------------------------
+
+    def _body(self, messages: list[ContextMessage], tools: list[ToolSpec] | None, json_mode: bool,
+              max_tokens: int) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": self.model}
+        body["max_completion_tokens" if self.is_openai else "max_tokens"] = max_tokens
+        if json_mode and tools:
+            body["messages"] = json_mode_messages(messages, tools)
+            body["response_format"] = json_mode_format(tools)
+            return body
+        body["messages"] = [to_openai_message(m) for m in messages]
         if tools:
-            request["tools"] = [to_openai_tool(tool) for tool in tools]
-            request["parallel_tool_calls"] = self.parallel_tool_calls
-        return request
+            body["tools"] = [to_openai_tool(tool) for tool in tools]
+            body["tool_choice"] = "auto"
+            if self.parallel_tool_calls is not None:
+                body["parallel_tool_calls"] = self.parallel_tool_calls
+        return body
 
-    async def _create_with_retries(self, request: dict[str, Any]) -> tuple[ChatCompletion, int]:
-        attempt = 0
-        while True:
-            attempt += 1
+    async def _request(self, messages: list[ContextMessage], tools: list[ToolSpec] | None, json_mode: bool,
+                       on_text: TextSink | None, max_tokens: int) -> LLMResponse:
+        body = self._body(messages, tools, json_mode, max_tokens)
+        log.debug("%s request model=%s messages=%d tools=%d json_mode=%s stream=%s", self.name, self.model,
+                  len(messages), len(tools or []), json_mode, on_text is not None)
+        started = time.monotonic()
+        with counting_attempts() as attempts:
             try:
-                async with asyncio.timeout(self.timeout_s):
-                    completion = await self._client.chat.completions.create(**request)
-                return completion, attempt
+                if on_text is not None and self.can_stream:
+                    try:
+                        completion: ChatCompletion = await self._stream(body, None if json_mode else on_text)
+                    except _NoStream:
+                        log.warning("%s model=%s sent no stream; streaming is off from now on", self.name, self.model)
+                        self.can_stream = False
+                        return await self._request(messages, tools, json_mode, None, max_tokens)
+                else:
+                    async with asyncio.timeout(self.timeout_s):
+                        completion = await self._client.chat.completions.create(**body)
             except (APITimeoutError, TimeoutError):
                 log.warning("%s model=%s timed out after %.1fs", self.name, self.model, self.timeout_s)
                 raise LLMTimeout(
                     f"The language model didn't answer within {self.timeout_s:g} seconds. Please try again."
                 ) from None
             except APIStatusError as exc:
-                wait = self._retry_wait(exc, attempt)
-                if wait is None:
-                    raise self._status_error(exc, attempt) from None
-                log.warning(
-                    "%s model=%s returned HTTP %d; retry %d/%d in %.2fs",
-                    self.name, self.model, exc.status_code, attempt, self.max_retries, wait,
-                )
+                error = self._status_error(exc, attempts.count)
+                if ("tools" in body or "response_format" in body) and _refuses_tools(exc):
+                    raise _ToolsRefused(error) from None
+                raise error from None
             except APIConnectionError as exc:
-                if attempt > self.max_retries:
-                    log.warning("%s unreachable at %s: %s", self.name, self._host(), self._scrub(str(exc)))
-                    raise LLMError(
-                        f"I couldn't reach the language model service after {attempt} attempts."
-                    ) from None
-                wait = self._backoff(attempt)
-                log.warning("%s unreachable at %s; retry %d/%d in %.2fs", self.name, self._host(), attempt, self.max_retries, wait)
+                log.warning("%s unreachable at %s: %s", self.name, self._host(), self._scrub(str(exc)))
+                raise LLMError(
+                    f"I couldn't reach the language model service after {max(attempts.count, 1)} attempts."
+                ) from None
             except OpenAIError as exc:  # e.g. a body that isn't a completion at all
                 log.warning("%s model=%s: %s", self.name, self.model, self._scrub(f"{type(exc).__name__}: {exc}"))
-                raise LLMError("The language model service sent an answer I couldn't read.") from None
-            await asyncio.sleep(wait)
+                raise LLMError(_UNREADABLE) from None
+        response = self._read(completion, tools, json_mode)
+        log.info(
+            "%s call model=%s latency_ms=%d attempts=%d prompt_tokens=%s completion_tokens=%s tool_calls=%d "
+            "text_calls=%s finish=%s",
+            self.name, self.model, (time.monotonic() - started) * 1000, attempts.count, response.prompt_tokens,
+            response.completion_tokens, len(response.tool_calls), response.calls_from_text, response.finish_reason,
+        )
+        return response
 
-    # retries ---------------------------------------------------------------------------
+    def _read(self, completion: ChatCompletion, tools: list[ToolSpec] | None, json_mode: bool) -> LLMResponse:
+        try:
+            if json_mode:
+                return from_json_step(to_llm_response(completion, tools, text_calls=False), tools or [])
+            return to_llm_response(completion, tools)
+        except LLMError:
+            raise
+        except (AttributeError, TypeError, ValueError, IndexError, KeyError):  # a compatible server's odd shape
+            log.warning("%s model=%s sent an unreadable completion", self.name, self.model)
+            raise LLMError(_UNREADABLE) from None
 
-    def _retry_wait(self, exc: APIStatusError, attempt: int) -> float | None:
-        """Seconds to wait before retrying `exc`, or None when it must not be retried."""
-        status = exc.status_code
-        if attempt > self.max_retries or not (status in RETRYABLE_STATUS or status >= 500):
-            return None
-        if status == 429 and exc.code == "insufficient_quota":
-            return None
-        hinted = retry_after_seconds(exc.response.headers)
-        if hinted is not None:
-            return min(hinted, self.max_wait_s)
-        return self._backoff(attempt)
-
-    def _backoff(self, attempt: int) -> float:
-        """Exponential backoff with a little jitter, capped at `max_wait_s`."""
-        delay = min(self.max_wait_s, self.backoff_base_s * 2 ** (attempt - 1))
-        return delay * random.uniform(0.8, 1.0)
+    async def _stream(self, body: dict[str, Any], on_text: TextSink | None) -> ChatCompletion:
+        """A streamed completion, accumulated by the SDK's own `ChatCompletionStreamState`."""
+        if self.is_openai:
+            body = {**body, "stream_options": {"include_usage": True}}
+        state: ChatCompletionStreamState[Any] = ChatCompletionStreamState()
+        gate = ProseGate()
+        async with asyncio.timeout(self.timeout_s):
+            stream = await self._client.chat.completions.create(**body, stream=True)
+        chunks = 0
+        try:
+            iterator = stream.__aiter__()
+            while True:
+                try:
+                    async with asyncio.timeout(self.timeout_s):
+                        chunk = await iterator.__anext__()
+                except StopAsyncIteration:
+                    break
+                chunks += 1
+                state.handle_chunk(chunk)
+                delta = chunk.choices[0].delta.content if chunk.choices and chunk.choices[0].index == 0 else None
+                if on_text is not None and delta:
+                    shown = gate.feed(delta)
+                    if shown:
+                        on_text(shown)
+        finally:
+            await stream.close()
+        if chunks == 0:
+            raise _NoStream()
+        try:
+            return state.get_final_completion()
+        except (AssertionError, AttributeError, TypeError, ValueError, IndexError, KeyError):
+            log.warning("%s model=%s sent an unreadable stream", self.name, self.model)
+            raise LLMError(_UNREADABLE) from None
 
     # errors ------------------------------------------------------------------------------
 
-    def _status_error(self, exc: APIStatusError, attempt: int) -> LLMError:
+    def _status_error(self, exc: APIStatusError, attempts: int) -> LLMError:
         status = exc.status_code
         detail = self._scrub(_server_message(exc))
-        log.warning("%s model=%s failed with HTTP %d after %d attempt(s): %s", self.name, self.model, status, attempt, detail)
+        log.warning("%s model=%s failed with HTTP %d after %d attempt(s): %s", self.name, self.model, status,
+                    attempts, detail)
         if status in (401, 403):
             return LLMError(f"The language model service refused the API key (HTTP {status}). Check the configured key.")
         if status == 404:
             return LLMError(f"The language model service doesn't know model {self.model!r} (HTTP 404). Check the model name and base URL.")
         if status == 429 and exc.code == "insufficient_quota":
             return LLMError("The language model account is out of quota (HTTP 429).")
+        if exc.response.headers.get("x-should-retry") == "false" or status == 501:
+            return LLMError(f"The language model service refused the request (HTTP {status}): {detail}")
         if status in RETRYABLE_STATUS or status >= 500:
-            return LLMError(f"The language model service kept failing (HTTP {status}) after {attempt} attempts. Please try again later.")
+            return LLMError(f"The language model service kept failing (HTTP {status}) after {attempts} attempts. Please try again later.")
         return LLMError(f"The language model service rejected the request (HTTP {status}): {detail}")
 
     def _scrub(self, text: str) -> str:
@@ -186,63 +288,13 @@ class OpenAILLM(BaseLLM):
         return self._client.base_url.host
 
 
-# conversions (pure functions, tested through the fake) ------------------------------------
-
-
-def to_openai_message(message: ContextMessage) -> dict[str, Any]:
-    """Our ContextMessage → one chat.completions message."""
-    if message.role == "tool":
-        return {"role": "tool", "tool_call_id": message.tool_call_id or "", "content": message.content or ""}
-    if message.role == "assistant" and message.tool_calls:
-        return {
-            "role": "assistant",
-            "content": message.content,
-            "tool_calls": [
-                {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
-                for call in message.tool_calls
-            ],
-        }
-    return {"role": message.role, "content": message.content or ""}
-
-
-def to_openai_tool(tool: ToolSpec) -> dict[str, Any]:
-    return {
-        "type": "function",
-        "function": {"name": tool.name, "description": tool.description, "parameters": tool.parameters},
-    }
-
-
-def to_llm_response(completion: ChatCompletion) -> LLMResponse:
-    """The first choice → LLMResponse; tool arguments stay raw (the engine validates them)."""
-    if not completion.choices:
-        raise LLMError("The language model returned no answer.")
-    choice = completion.choices[0]
-    calls: list[ToolCall] = []
-    for index, call in enumerate(choice.message.tool_calls or []):
-        if call.type != "function":
-            log.warning("ignoring a %s tool call; only function tools are offered", call.type)
-            continue
-        call_id = getattr(call, "id", None) or f"call_{index}_{uuid.uuid4().hex[:8]}"  # some compatible servers omit ids
-        calls.append(ToolCall(id=call_id, name=call.function.name, arguments=call.function.arguments or "{}"))
-    usage = completion.usage
-    return LLMResponse(
-        content=choice.message.content,
-        tool_calls=calls,
-        finish_reason=choice.finish_reason,
-        prompt_tokens=usage.prompt_tokens if usage else None,
-        completion_tokens=usage.completion_tokens if usage else None,
-    )
-
-
-def retry_after_seconds(headers: httpx.Headers) -> float | None:
-    """`retry-after-ms`, else `Retry-After` (seconds or an HTTP date); None if absent or unreadable."""
-    millis = headers.get("retry-after-ms")
-    if millis is not None:
-        try:
-            return max(0.0, float(millis) / 1000)
-        except ValueError:
-            pass
-    return parse_retry_after(headers.get("retry-after"))
+def _refuses_tools(exc: APIStatusError) -> bool:
+    """A 501, or a 4xx/5xx refusal that names tools or the response format."""
+    if exc.status_code == 501:
+        return True
+    if exc.status_code in (408, 409, 429) or exc.status_code == 404 or exc.status_code in (401, 403):
+        return False
+    return bool(re.search(r"tool|function|response_format|json_schema|grammar", _server_message(exc), re.IGNORECASE))
 
 
 def _server_message(exc: APIStatusError) -> str:

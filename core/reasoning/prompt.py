@@ -1,9 +1,19 @@
-"""Building a bounded prompt.
+"""Building a bounded prompt whose prefix stays the same from turn to turn.
 
-The first context describes the channel's collection with at most `recent` videos and
-the total count (a `find_videos` tool looks up the rest), so the first-turn prompt does
-not grow with the collection. Older turns are dropped whole, oldest first, to fit a
-token budget; tool outputs are cut to a size and point at the tool that pages them.
+Servers with prompt caching (llama.cpp, vLLM, OpenAI) reuse the longest prefix a
+new prompt shares with the last one, and chat templates render the tool list right
+after the first system message. So the prompt is laid out most-stable first:
+
+    system text (fixed per deployment) → [tools] → collection overview → history → request
+
+An upload changes only the overview, so the system text and the tool list (most of
+the prompt) stay cached; turns in between uploads share everything up to the new
+request. The overview is its own message, never stored in the history.
+
+The overview lists at most `recent` videos and the total count (a `find_videos`
+tool looks up the rest), so the prompt does not grow with the collection. Older
+turns are dropped whole, oldest first, to fit a token budget; tool outputs are cut
+to a size and point at the tool that pages them.
 """
 
 from __future__ import annotations
@@ -11,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from core.messages import ContextMessage
+from core.reasoning.history import valid_turn
 from core.video.backend import CollectionOverview
 
 SYSTEM_PROMPT = """You are Director, a video agent working inside a team chat thread.
@@ -33,27 +44,30 @@ def describe_collection(overview: CollectionOverview, recent: int) -> str:
         for video in shown:
             length = f"{video.length:.0f}s" if video.length is not None else "?"
             indexed = "" if video.indexed else " | not indexed yet"
-            lines.append(f"- {video.id} | {video.name[:80]} | {length}{indexed}")
+            lines.append(f"- {video.id} | {' '.join(video.name.split())[:80]} | {length}{indexed}")
     if overview.total > len(shown):
         lines.append(f"({overview.total - len(shown)} more: use find_videos to look titles up.)")
     return "\n".join(lines)
 
 
-def system_message(overview: CollectionOverview, backend: str, capabilities: Sequence[str],
-                   recent: int = 20) -> ContextMessage:
-    head = SYSTEM_PROMPT.format(backend=backend, capabilities=", ".join(capabilities) or "none")
-    return ContextMessage.system(head + "\n\n" + describe_collection(overview, recent))
+def system_message(backend: str, capabilities: Sequence[str]) -> ContextMessage:
+    return ContextMessage.system(SYSTEM_PROMPT.format(backend=backend, capabilities=", ".join(capabilities) or "none"))
+
+
+def collection_message(overview: CollectionOverview, recent: int = 20) -> ContextMessage:
+    return ContextMessage.system(describe_collection(overview, recent))
 
 
 def trim_history(turns: list[list[ContextMessage]], budget_tokens: int) -> tuple[list[ContextMessage], int]:
     """Keep the newest whole turns that fit the budget; return (messages, turns dropped).
 
     Whole turns keep each assistant tool call next to its tool results, which
-    OpenAI-compatible servers require.
+    OpenAI-compatible servers require (`valid_turn` repairs any that do not).
     """
     kept: list[list[ContextMessage]] = []
     used = 0
-    for turn in reversed(turns):
+    for stored in reversed(turns):
+        turn = valid_turn(stored)
         cost = sum(message.approx_tokens() for message in turn)
         if used + cost > budget_tokens:
             break

@@ -123,6 +123,8 @@ async def migrate(engine: AsyncEngine) -> None:
         command.upgrade(alembic_config(connection), "head")
 
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":  # processes starting together migrate one at a time
+            await connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('director:migrate'))"))
         await connection.run_sync(upgrade)
         if connection.dialect.name == "postgresql":
             await _apply_queue_schema(connection)
@@ -130,11 +132,10 @@ async def migrate(engine: AsyncEngine) -> None:
 
 
 async def _apply_queue_schema(connection: AsyncConnection) -> None:
-    """procrastinate's tables beside ours. Its schema file is plain SQL with functions, run
-    on the driver's connection; the advisory lock keeps two starting processes from racing."""
+    """procrastinate's tables beside ours (once). Its schema file is plain SQL with
+    functions, run on the driver's connection."""
     from procrastinate.schema import SchemaManager
 
-    await connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('director:queue-schema'))"))
     if await connection.scalar(text("SELECT to_regclass('procrastinate_jobs')")) is not None:
         return
     raw = await connection.get_raw_connection()

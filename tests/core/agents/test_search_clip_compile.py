@@ -130,3 +130,70 @@ async def test_compile_of_ranges_resolves_titles(talks_ctx: ContextFactory, talk
 async def test_compile_needs_exactly_one_source(make_ctx: ContextFactory) -> None:
     result = await CompileAgent().safe_call(make_ctx(), {"query": "x", "hits": [1]})
     assert not result.succeeded and "exactly one of query, hits or ranges" in result.message
+
+
+# forgiving a model's small mistakes ------------------------------------------------------------
+
+
+async def test_clip_past_the_end_stops_at_the_end_and_says_so(talks_ctx: ContextFactory, talks: Talks) -> None:
+    ctx = talks_ctx()
+    length = (await ctx.session.collection.get_video(talks.review_id)).length
+    assert length is not None
+
+    result = await ClipAgent().safe_call(ctx, {"video": "quarterly", "start": length - 2, "end": length + 30})
+
+    assert result.succeeded, result.message
+    (card,) = ctx.output.cards_of(VideoCard)
+    assert card.video.end == pytest.approx(length, abs=0.2)
+    assert "the video ends at" in result.message
+    assert any("the video ends at" in c.status_message for c in ctx.output.cards_of(TextCard))
+
+
+async def test_a_clip_starting_past_the_end_is_still_refused(talks_ctx: ContextFactory, talks: Talks) -> None:
+    result = await ClipAgent().safe_call(talks_ctx(), {"video": "quarterly", "start": 500, "end": 530})
+    assert not result.succeeded and "outside the video" in result.message
+
+
+async def test_compile_ranges_past_the_end_are_cut_at_the_end(talks_ctx: ContextFactory, talks: Talks) -> None:
+    ctx = talks_ctx()
+    meeting = await ctx.session.collection.get_video(talks.meeting_id)
+    assert meeting.length is not None
+    ranges = [{"video": "team meeting", "start": meeting.length - 1.5, "end": meeting.length + 60},
+              {"video": "quarterly review", "start": 1, "end": 2}]
+
+    result = await CompileAgent().safe_call(ctx, {"ranges": ranges})
+
+    assert result.succeeded, result.message
+    assert "'team meeting' (the video ends at" in result.message
+    assert ctx.output.cards_of(VideoCard)[0].video.length == pytest.approx(2.5, abs=0.4)
+
+
+async def test_times_of_a_hit_instead_of_its_number_clip_that_hit(talks_ctx: ContextFactory, talks: Talks) -> None:
+    await SearchAgent().safe_call(talks_ctx(), {"query": "pricing model"})
+    ctx = talks_ctx()
+    second = ctx.session.memory[LAST_HITS_KEY][1]  # type: ignore[index]
+
+    # No video, just the hit's own (word) times, as a small model writes "clip that".
+    result = await ClipAgent().safe_call(ctx, {"start": second["start"], "end": second["end"]})
+
+    assert result.succeeded, result.message
+    assert result.data["video_id"] == second["video_id"]
+    source = await ctx.session.collection.get_video(second["video_id"])
+    start, end = playable_range(second["start"], second["end"], source.length)
+    (card,) = ctx.output.cards_of(VideoCard)
+    assert card.video.start == pytest.approx(start, abs=0.2) and card.video.end == pytest.approx(end, abs=0.3)
+    # "it" now means that video, and the hit numbers still work.
+    again = await ClipAgent().safe_call(talks_ctx(), {"video": "it", "start": 0, "end": 1})
+    first = await ClipAgent().safe_call(talks_ctx(), {"hit": 1})
+    assert again.data["video_id"] == second["video_id"]
+    assert first.succeeded and first.data["video_id"] == ctx.session.memory[LAST_HITS_KEY][0]["video_id"]  # type: ignore[index]
+
+
+async def test_after_a_search_that_video_is_the_first_hits(talks_ctx: ContextFactory, talks: Talks) -> None:
+    ctx = talks_ctx()
+    await ClipAgent().safe_call(ctx, {"video": "team meeting", "start": 0, "end": 1})  # "it" = the meeting
+    await SearchAgent().safe_call(ctx, {"query": "product roadmap"})  # said in the quarterly review only
+
+    result = await ClipAgent().safe_call(talks_ctx(), {"video": "that video", "start": 0, "end": 1})
+
+    assert result.data["video_id"] == talks.review_id

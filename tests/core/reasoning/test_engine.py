@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tempfile
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import ClassVar
 
@@ -23,10 +25,22 @@ from core.llm.openai_llm import OpenAILLM
 from core.llm.scripted import ScriptedLLM
 from core.messages import CardStatus, ContextMessage, InputMessage, MsgStatus, OutputMessage, TextCard, ToolCall
 from core.reasoning.engine import EngineLimits, ReasoningEngine
+from core.reasoning.events import TextDelta, TextDiscarded, ToolCallFinished, ToolCallStarted
 from core.session import CollectionScope, Session
 from core.storage.database import create_engine, migrate, session_factory
+from core.video.backend import Capability
 from core.video.local.backend import LocalBackend
-from tests.fakes.openai_server import reply_error, reply_hang, reply_text, reply_tool_calls, running_openai_server
+from tests.fakes.openai_server import (
+    like_llama_cpp_python,
+    reply_error,
+    reply_hang,
+    reply_text,
+    reply_text_call,
+    reply_tool_calls,
+    running_openai_server,
+)
+
+FAST = {"retry-after-ms": "1"}
 
 
 class EchoParams(BaseModel):
@@ -69,17 +83,25 @@ def tool_results(messages: list[ContextMessage]) -> list[dict[str, object]]:
     return [json.loads(m.content or "{}") for m in messages if m.role == "tool"]
 
 
+@asynccontextmanager
+async def fresh_ctx() -> AsyncIterator[AgentContext]:
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        engine = create_engine(f"sqlite+aiosqlite:///{root / 'e.db'}")
+        await migrate(engine)
+        backend = LocalBackend(session_factory(engine), root, lambda: "http://127.0.0.1:1",
+                               max_upload_bytes=10_000_000)
+        collection = await backend.create_collection("test #c")
+        session = Session(id="s1", key=ThreadKey(platform="test", workspace_id="w", channel_id="c", thread_id="t"),
+                          collection=CollectionScope(backend, collection.id))
+        yield AgentContext(session=session, output=OutputMessage(), llm=ScriptedLLM(lambda m, t: LLMResponse()))
+        await engine.dispose()
+
+
 @pytest.fixture
-async def ctx(tmp_path: Path) -> AsyncIterator[AgentContext]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'e.db'}")
-    await migrate(engine)
-    backend = LocalBackend(session_factory(engine), tmp_path, lambda: "http://127.0.0.1:1",
-                           max_upload_bytes=10_000_000)
-    collection = await backend.create_collection("test #c")
-    session = Session(id="s1", key=ThreadKey(platform="test", workspace_id="w", channel_id="c", thread_id="t"),
-                      collection=CollectionScope(backend, collection.id))
-    yield AgentContext(session=session, output=OutputMessage(), llm=ScriptedLLM(lambda m, t: LLMResponse()))
-    await engine.dispose()
+async def ctx() -> AsyncIterator[AgentContext]:
+    async with fresh_ctx() as context:
+        yield context
 
 
 def call(name: str, arguments: str | dict[str, object], call_id: str = "c1") -> ToolCall:
@@ -155,7 +177,7 @@ async def test_iteration_cap_forces_a_final_answer_without_tools(ctx: AgentConte
     def script(messages: list[ContextMessage], tools: list[ToolSpec]) -> LLMResponse:
         offered.append(bool(tools))
         if tools:
-            return LLMResponse(tool_calls=[call("echo", {"text": "again"}, f"c{len(offered)}")])
+            return LLMResponse(tool_calls=[call("echo", {"text": f"again {len(offered)}"}, f"c{len(offered)}")])
         return LLMResponse(content="Stopping here.")
 
     engine = ReasoningEngine(ScriptedLLM(script), [EchoAgent()], EngineLimits(max_iterations=3))
@@ -178,7 +200,9 @@ async def test_history_is_in_the_prompt_and_bounded(ctx: AgentContext) -> None:
     contents = [m.content for m in seen[0]]
     assert "Found 2 hits." in contents and "long ago" not in contents
     assert any("1 earlier turn(s)" in (c or "") for c in contents)
-    assert seen[0][0].role == "system" and "collection is empty" in (seen[0][0].content or "")
+    assert seen[0][0].role == "system" and "collection is empty" not in (seen[0][0].content or "")
+    assert seen[0][1].role == "system" and "collection is empty" in (seen[0][1].content or "")
+    assert seen[0][-1].content == "clip the second hit"
 
 
 async def test_large_tool_output_goes_in_by_reference(ctx: AgentContext) -> None:
@@ -199,7 +223,7 @@ async def test_large_tool_output_goes_in_by_reference(ctx: AgentContext) -> None
 
 def openai_llm(base_url: str, timeout_s: float = 5.0) -> OpenAILLM:
     return OpenAILLM(api_key="sk-test-key", model="fake-model", base_url=base_url, timeout_s=timeout_s,
-                     max_retries=2, backoff_base_s=0.01)
+                     max_retries=2)
 
 
 async def test_openai_parallel_calls_malformed_and_unknown_tools(ctx: AgentContext) -> None:
@@ -228,7 +252,8 @@ async def test_openai_429_then_success(ctx: AgentContext) -> None:
     assert outcome.status is MsgStatus.success and ctx.output.text() == "Hello!"
 
 
-@pytest.mark.parametrize("reply", [reply_error(500, "boom"), reply_hang()], ids=["500", "timeout"])
+@pytest.mark.parametrize("reply", [reply_error(500, "boom", headers={"retry-after-ms": "1"}), reply_hang()],
+                         ids=["500", "timeout"])
 async def test_openai_failure_ends_the_turn_with_a_clear_error(ctx: AgentContext, reply: object) -> None:
     async with running_openai_server() as fake:
         fake.handler = lambda request: reply  # type: ignore[assignment,return-value]
@@ -248,3 +273,237 @@ def test_progress_reports_after_a_card_ended_are_ignored(ctx: AgentContext) -> N
     card.status, card.status_message = CardStatus.error, "Stopped."
     report("indexing", 0.5)  # a worker thread that has not noticed the cancellation yet
     assert card.status_message == "Stopped."
+
+
+# a model's small mistakes -----------------------------------------------------------------
+
+
+async def test_a_repeated_call_ends_the_loop_with_an_answer_from_what_it_has(ctx: AgentContext) -> None:
+    offered: list[bool] = []
+
+    def script(messages: list[ContextMessage], tools: list[ToolSpec]) -> LLMResponse:
+        offered.append(bool(tools))
+        if tools:  # a small model stuck on one call, spacing its arguments differently each time
+            spacing = " " * len(offered)
+            return LLMResponse(tool_calls=[call("echo", f'{{"text":{spacing}"hi"}}', f"c{len(offered)}")])
+        return LLMResponse(content="I echoed hi.")
+
+    outcome = await ReasoningEngine(ScriptedLLM(script), [EchoAgent()]).run(ctx, InputMessage(text="echo hi"), [])
+
+    assert offered == [True, True, False]
+    assert outcome.status is MsgStatus.success
+    assert [c.text for c in ctx.output.cards_of(TextCard)] == ["echo: hi", "I echoed hi."]
+    assert ctx.output.actions == ["Running @echo"]
+    assert [m.role for m in outcome.context] == ["user", "assistant", "tool", "assistant"]
+
+
+async def test_a_repeat_inside_a_new_step_is_answered_not_run(ctx: AgentContext) -> None:
+    def script(messages: list[ContextMessage], tools: list[ToolSpec]) -> LLMResponse:
+        steps = sum(1 for m in messages if m.role == "assistant")
+        if steps == 0:
+            return LLMResponse(tool_calls=[call("echo", {"text": "a"}, "c1")])
+        if steps == 1:
+            return LLMResponse(tool_calls=[call("echo", {"text": "a"}, "c2"), call("echo", {"text": "b"}, "c3")])
+        return LLMResponse(content="Done.")
+
+    llm = ScriptedLLM(script)
+    outcome = await ReasoningEngine(llm, [EchoAgent()]).run(ctx, InputMessage(text="x"), [])
+
+    assert [c.text for c in ctx.output.cards_of(TextCard)] == ["echo: a", "echo: b", "Done."]
+    statuses = [r["status"] for r in tool_results(llm.calls[-1])]
+    assert statuses == ["success", "skipped", "success"]
+    assert outcome.status is MsgStatus.success
+
+
+async def test_an_unusable_text_call_is_sent_back_once_and_never_shown(ctx: AgentContext) -> None:
+    def script(messages: list[ContextMessage], tools: list[ToolSpec]) -> LLMResponse:
+        if messages[-1].role == "user" and "could not be used" not in (messages[-1].content or ""):
+            return LLMResponse(content=None, rejected_calls=["there is no tool 'echo_text'"])
+        if messages[-1].role == "user":
+            return LLMResponse(tool_calls=[call("echo", {"text": "fixed"})])
+        return LLMResponse(content="Echoed.")
+
+    llm = ScriptedLLM(script)
+    outcome = await ReasoningEngine(llm, [EchoAgent()]).run(ctx, InputMessage(text="echo"), [])
+
+    assert "there is no tool 'echo_text'" in (llm.calls[1][-1].content or "")
+    assert [c.text for c in ctx.output.cards_of(TextCard)] == ["echo: fixed", "Echoed."]
+    assert outcome.status is MsgStatus.success
+    assert not any("could not be used" in (m.content or "") for m in outcome.context)
+
+
+async def test_a_model_that_only_writes_unusable_calls_gets_a_plain_reply(ctx: AgentContext) -> None:
+    llm = ScriptedLLM(lambda messages, tools: LLMResponse(content=None, rejected_calls=["there is no tool 'x'"]))
+
+    outcome = await ReasoningEngine(llm, [EchoAgent()]).run(ctx, InputMessage(text="do it"), [])
+
+    assert len(llm.calls) == 2
+    assert ctx.output.text() == "I couldn't turn that into an action. Could you say it another way?"
+    assert outcome.context[-1].content == ctx.output.text()
+
+
+# only what the backend can run ---------------------------------------------------------------
+
+
+class NeedsScenes(EchoAgent):
+    name: ClassVar[str] = "scenes"
+    requires = Capability.scene_index
+
+
+async def test_only_the_tools_the_backend_can_run_are_offered(ctx: AgentContext) -> None:
+    seen: list[list[str]] = []
+
+    def script(messages: list[ContextMessage], tools: list[ToolSpec]) -> LLMResponse:
+        seen.append([t.name for t in tools])
+        if len(seen) == 1:
+            return LLMResponse(tool_calls=[call("scenes", {"text": "x"})])
+        return LLMResponse(content="ok")
+
+    await ReasoningEngine(ScriptedLLM(script), [EchoAgent(), NeedsScenes()]).run(ctx, InputMessage(text="x"), [])
+
+    assert seen[0] == ["echo"]  # the local backend has no scene index
+    # Called anyway (a model that remembers it from elsewhere), the agent itself says why not.
+    assert "echo: x" in ctx.output.text()
+
+
+def test_tool_specs_per_backend() -> None:
+    from core.agents.registry import all_agents
+    from core.video.videodb.backend import VideoDBBackend
+
+    engine = ReasoningEngine(ScriptedLLM(lambda m, t: LLMResponse()), all_agents())
+    assert len(engine.tool_specs(LocalBackend.capabilities)) == 11
+    assert len(engine.tool_specs(VideoDBBackend.capabilities)) == len(engine.tool_specs()) == 19
+
+
+# the history a turn leaves ----------------------------------------------------------------
+
+
+class FailingLLM(ScriptedLLM):
+    async def chat(self, messages: list[ContextMessage], tools: list[ToolSpec] | None = None) -> LLMResponse:
+        if any(m.role == "tool" for m in messages):
+            raise RuntimeError("a bug")
+        return LLMResponse(tool_calls=[call("echo", {"text": "a"})])
+
+
+async def test_a_bug_in_the_turn_still_leaves_a_valid_conversation(ctx: AgentContext) -> None:
+    outcome = await ReasoningEngine(FailingLLM(lambda m, t: LLMResponse()), [EchoAgent()]).run(
+        ctx, InputMessage(text="go"), [])
+
+    assert outcome.status is MsgStatus.error and outcome.error == "RuntimeError"
+    assert [m.role for m in outcome.context] == ["user", "assistant"]
+    assert "echo: echoed a" in (outcome.context[1].content or "")
+    assert ctx.output.content[-1].status is CardStatus.error
+
+
+async def test_a_thread_is_not_poisoned_by_a_turn_the_server_refused() -> None:
+    """The regression of issue 13: a turn whose second call failed left its tool step in
+    the history, the server refused that history, and every later turn failed too."""
+    async with running_openai_server() as fake:
+        fake.checks.append(like_llama_cpp_python)
+        fake.enqueue(reply_tool_calls(("echo", {"text": "a"})), reply_error(500, "model crashed", headers=FAST),
+                     reply_error(500, "model crashed", headers=FAST), reply_error(500, "model crashed", headers=FAST),
+                     reply_text("Hello again."))
+        llm = openai_llm(fake.base_url)
+        engine = ReasoningEngine(llm, [EchoAgent()])
+        async with fresh_ctx() as first_ctx:
+            first = await engine.run(first_ctx, InputMessage(text="echo a"), [])
+            assert first.status is MsgStatus.error
+            assert [m.role for m in first.context] == ["user", "assistant"]
+            second = await engine.run(first_ctx, InputMessage(text="hello"), [first.context])
+        await llm.close()
+        later = fake.requests[-1].body["messages"]
+    assert second.status is MsgStatus.success
+    assert [m["role"] for m in later] == ["system", "system", "user", "assistant", "user"]
+    assert all(isinstance(m["content"], str) for m in later)
+
+
+# streaming and live events ------------------------------------------------------------------
+
+
+class EventLog:
+    def __init__(self) -> None:
+        self.events: list[object] = []
+        self.texts: list[str] = []
+
+    def on_update(self, message: OutputMessage) -> None:
+        self.texts.append(message.text())
+
+    async def on_publish(self, message: OutputMessage) -> None:
+        return None
+
+    def on_event(self, message: OutputMessage, event: object) -> None:
+        self.events.append(event)
+
+
+async def test_the_answer_streams_into_its_card_and_tool_calls_are_events(ctx: AgentContext) -> None:
+    log = EventLog()
+    ctx.output.add_observer(log)
+    answer = "I echoed hi; the card above shows it, and that is all for now."
+    async with running_openai_server() as fake:
+        fake.enqueue(reply_tool_calls(("echo", {"text": "hi"}, "call_e")), reply_text(answer))
+        llm = openai_llm(fake.base_url)
+        outcome = await ReasoningEngine(llm, [EchoAgent()]).run(ctx, InputMessage(text="echo hi"), [])
+        await llm.close()
+
+    assert outcome.status is MsgStatus.success
+    assert [c.text for c in ctx.output.cards_of(TextCard)] == ["echo: hi", answer]
+    deltas = [e for e in log.events if isinstance(e, TextDelta)]
+    assert len(deltas) > 3 and "".join(d.delta for d in deltas) == answer
+    assert {d.card_id for d in deltas} == {ctx.output.content[-1].id}
+    growing = [t for t in log.texts if t.startswith("echo: hi\n\nI echoed")]
+    assert len(set(growing)) > 3  # the card was updated as the text came in
+    tools = [e for e in log.events if isinstance(e, (ToolCallStarted, ToolCallFinished))]
+    assert tools == [ToolCallStarted("call_e", "echo", '{"text": "hi"}'),
+                     ToolCallFinished("call_e", "echo", True, "echoed hi")]
+
+
+async def test_text_before_a_tool_call_is_taken_back(ctx: AgentContext) -> None:
+    log = EventLog()
+    ctx.output.add_observer(log)
+    async with running_openai_server() as fake:
+        fake.enqueue(reply_tool_calls(("echo", {"text": "hi"}), content="Let me echo that for you first."),
+                     reply_text("Done."))
+        llm = openai_llm(fake.base_url)
+        await ReasoningEngine(llm, [EchoAgent()]).run(ctx, InputMessage(text="echo hi"), [])
+        await llm.close()
+
+    assert [c.text for c in ctx.output.cards_of(TextCard)] == ["echo: hi", "Done."]
+    discarded = [e for e in log.events if isinstance(e, TextDiscarded)]
+    assert len(discarded) == 1
+    assert any(isinstance(e, TextDelta) and e.card_id == discarded[0].card_id for e in log.events)
+
+
+async def test_a_text_tool_call_is_run_and_never_shown(ctx: AgentContext) -> None:
+    log = EventLog()
+    ctx.output.add_observer(log)
+    async with running_openai_server() as fake:
+        fake.enqueue(reply_text_call("echo", {"text": "hi"}, "tool_call-tag"),
+                     reply_text('{"tool": "answer", "arguments": {"text": "Echoed."}}'))
+        llm = openai_llm(fake.base_url)
+        outcome = await ReasoningEngine(llm, [EchoAgent()]).run(ctx, InputMessage(text="echo hi"), [])
+        await llm.close()
+
+    assert [c.text for c in ctx.output.cards_of(TextCard)] == ["echo: hi", "Echoed."]
+    assert not any("{" in t or "tool_call" in t for t in log.texts)
+    assert outcome.context[-1].content == "Echoed."
+
+
+# a stable prompt prefix ---------------------------------------------------------------------
+
+
+async def test_consecutive_turns_share_their_prompt_prefix(ctx: AgentContext) -> None:
+    seen: list[list[ContextMessage]] = []
+
+    def script(messages: list[ContextMessage], tools: list[ToolSpec]) -> LLMResponse:
+        seen.append(list(messages))
+        return LLMResponse(content=f"answer {len(seen)}")
+
+    engine = ReasoningEngine(ScriptedLLM(script), [EchoAgent()])
+    first = await engine.run(ctx, InputMessage(text="hello"), [])
+    await engine.run(ctx, InputMessage(text="and again"), [first.context])
+
+    one, two = seen
+    assert two[: len(one)] == one  # the whole first prompt is the start of the second
+    assert [m.role for m in two] == ["system", "system", "user", "assistant", "user"]
+    assert "collection is empty" in (two[1].content or "") and "collection" not in (two[0].content or "").lower()[:60]
+    assert [m.content for m in first.context] == ["hello", "answer 1"]  # the overview is never stored

@@ -31,8 +31,8 @@ async def test_first_prompt_is_flat_in_collection_size(tmp_path: Path) -> None:
                           collection=CollectionScope(backend, collection.id))
         ctx = AgentContext(session=session, output=OutputMessage(), llm=OfflineRouter())
         messages = await ReasoningEngine(OfflineRouter(), []).first_messages(ctx, InputMessage(text="hi"), [])
-        system = messages[0].content or ""
-        assert system.count("\n- ") == 20 and f"has {count} video(s)" in system and "find_videos" in system
+        note = messages[1].content or ""
+        assert note.count("\n- ") == 20 and f"has {count} video(s)" in note and "find_videos" in note
         sizes[count] = sum(m.approx_tokens() for m in messages)
     assert abs(sizes[600] - sizes[25]) <= 2
     await engine.dispose()
