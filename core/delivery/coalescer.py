@@ -44,6 +44,7 @@ class EditCoalescer(Generic[R]):
         self._task: asyncio.Task[None] | None = None
         self._last_sent_at: float | None = None
         self._last_render: R | None = None
+        self._waiting_for_window = False
         self.edits_sent = 0
 
     @property
@@ -71,6 +72,11 @@ class EditCoalescer(Generic[R]):
         self._latest = message
         self._final = True
         self._dirty.set()
+        if self._task is not None and self._waiting_for_window:
+            # Queued as progress: wait again, as urgent (nothing was sent by this wait).
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
         self._ensure_task()
         assert self._task is not None
         await asyncio.shield(self._task)
@@ -92,6 +98,14 @@ class EditCoalescer(Generic[R]):
             if not self._final:
                 await self._dirty.wait()
             await self._wait_interval()
+            if self._window is not None:
+                # The final state goes before progress of other messages; while this one
+                # waits, its later progress merges into what is rendered below.
+                self._waiting_for_window = not self._final
+                try:
+                    await self._window.acquire(urgent=self._final)
+                finally:
+                    self._waiting_for_window = False
             self._dirty.clear()
             final_now = self._final
             assert self._latest is not None
@@ -100,8 +114,6 @@ class EditCoalescer(Generic[R]):
                 if final_now:
                     return
                 continue
-            if self._window is not None:
-                await self._window.acquire()
             try:
                 await self._send(rendered)
             except RateLimited as exc:

@@ -10,14 +10,22 @@ from collections.abc import Callable
 
 
 class RateWindow:
-    """At most `max_events` in any `per_seconds` window; `acquire` waits for a slot."""
+    """At most `max_events` in any `per_seconds` window; `acquire` waits for a slot.
+
+    Urgent acquirers (a turn's final state) go before the others (progress edits): under
+    rate pressure answers land first and progress waits.
+    """
 
     def __init__(self, max_events: int, per_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.max_events = max_events
         self.per_seconds = per_seconds
         self._clock = clock
         self._events: deque[float] = deque()
-        self._lock = asyncio.Lock()
+        self._lock = asyncio.Lock()  # progress acquirers, one at a time
+        self._urgent_lock = asyncio.Lock()  # urgent acquirers, one at a time
+        self._urgent_waiting = 0
+        self._no_urgent = asyncio.Event()
+        self._no_urgent.set()
 
     def _prune(self, now: float) -> None:
         while self._events and now - self._events[0] >= self.per_seconds:
@@ -35,13 +43,33 @@ class RateWindow:
     def idle(self) -> bool:
         """No edit inside the period and nobody waiting: safe to forget."""
         self._prune(self._clock())
-        return not self._events and not self._lock.locked()
+        return not self._events and not self._lock.locked() and not self._urgent_waiting
 
-    async def acquire(self) -> None:
+    async def acquire(self, urgent: bool = False) -> None:
+        if urgent:
+            await self._acquire_urgent()
+            return
         async with self._lock:
-            while (wait := self.delay()) > 0:
+            while True:
+                await self._no_urgent.wait()
+                wait = self.delay()
+                if wait <= 0:
+                    break
                 await asyncio.sleep(wait)
             self._events.append(self._clock())
+
+    async def _acquire_urgent(self) -> None:
+        self._urgent_waiting += 1
+        self._no_urgent.clear()
+        try:
+            async with self._urgent_lock:
+                while (wait := self.delay()) > 0:
+                    await asyncio.sleep(wait)
+                self._events.append(self._clock())
+        finally:
+            self._urgent_waiting -= 1
+            if not self._urgent_waiting:
+                self._no_urgent.set()
 
 
 class RateWindows:

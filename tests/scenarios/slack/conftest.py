@@ -148,13 +148,13 @@ async def slack_bot(fake_slack: FakeSlack, tmp_path: Path) -> AsyncIterator[BotF
     http = aiohttp.ClientSession()
 
     async def factory(llm: BaseLLM | None = None, min_interval: float = 0.2, data_dir: Path | None = None,
-                      react: bool = True, **overrides: Any) -> SlackBot:
+                      react: bool = True, delivery: DeliveryOptions | None = None, **overrides: Any) -> SlackBot:
         values: dict[str, Any] = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
                                   "SLACK_API_URL": fake_slack.api_url}
         values.update(overrides)
         settings = make_settings(data_dir or tmp_path / "data", **values)
         app = await build_app(settings, llm=llm)
-        options = SlackOptions(delivery=DeliveryOptions(min_interval=min_interval), react=react)
+        options = SlackOptions(delivery=delivery or DeliveryOptions(min_interval=min_interval), react=react)
         runtime = create_slack_runtime(app, slack_config(settings), options)
         server = HttpServer(runtime.aiohttp_app())
         port = await server.start("127.0.0.1", 0)
