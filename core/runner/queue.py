@@ -139,11 +139,18 @@ class QueueRunner(TurnRunner):
     # submitting --------------------------------------------------------------------------------
 
     async def submit(self, turn_id: str, session_id: str | None = None) -> None:
-        """Show the turn as queued (its message is posted here, so a worker only edits it),
-        then defer its job."""
-        prepared = await self._executor.prepare(turn_id)
-        await prepared.output.settled()
-        await self._defer(turn_id, prepared.session_row.id, prepared.ref.thread.workspace_id)
+        """Show the turn as queued, then defer its job; returns at once (the turn is stored:
+        if this process dies first, the adoption sweep of a live one defers it)."""
+        self._background(self._show_and_defer(turn_id))
+
+    async def _show_and_defer(self, turn_id: str) -> None:
+        """The message is posted here before the job exists, so a worker only ever edits it."""
+        try:
+            prepared = await self._executor.prepare(turn_id)
+            await prepared.output.settled()
+            await self._defer(turn_id, prepared.session_row.id, prepared.ref.thread.workspace_id)
+        except Exception:
+            log.exception("could not queue turn %s; the adoption sweep will", turn_id)
 
     async def _defer(self, turn_id: str, session_id: str, workspace_id: str) -> None:
         priority = await self._priority(session_id, workspace_id)

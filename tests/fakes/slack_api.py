@@ -135,6 +135,7 @@ class FakeSlack:
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
         self._closing = asyncio.Event()
+        self.latency = 0.0  # seconds every Web API call takes (benchmarks)
         self._sockets: list[web.WebSocketResponse] = []
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -256,6 +257,8 @@ class FakeSlack:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await self._params(request)
+        if self.latency:
+            await asyncio.sleep(self.latency)
         token = self._token(request, params)
         scripted = self._scripts.get(method, [])
         answer = scripted.pop(0) if scripted else None

@@ -1,0 +1,109 @@
+"""Turns per second with 1, 2 and 4 workers (run by hand; needs PostgreSQL).
+
+    python benchmarks/bench_workers.py [--turns 120] [--latency 0.2] [--postgres URL]
+
+A deployment as real processes: one `director-bot slack --http` and N `director-bot
+worker --concurrency 4` on a fresh PostgreSQL schema. The model (the fake OpenAI
+server) and Slack's Web API (the fake) each answer after `--latency` seconds, as real
+ones do. `--turns` mentions, each in its own thread and spread over 20 workspaces, are
+sent at once; the figure is turns answered per second until the last final answer
+landed. Goal: >= 3.5x from 1 to 4 workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.fakes.openai_server import RecordedRequest, Reply, reply_text, running_openai_server  # noqa: E402
+from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlack, event_body, mention, sign  # noqa: E402
+from tests.helpers.processes import BotProcess, child_env  # noqa: E402
+
+
+async def schema(url: str, create: bool, name: str) -> None:
+    import psycopg
+
+    from core.storage.database import libpq_url
+
+    async with await psycopg.AsyncConnection.connect(libpq_url(url), autocommit=True) as connection:
+        await connection.execute(f'CREATE SCHEMA "{name}"' if create else f'DROP SCHEMA "{name}" CASCADE')
+
+
+async def run(workers: int, turns: int, latency: float, postgres: str) -> float:
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    await schema(postgres, True, name)
+    fake = await FakeSlack().start()
+    fake.latency = latency
+
+    async def model(request: RecordedRequest) -> Reply:
+        await asyncio.sleep(latency)
+        return reply_text("Here is what I found.")
+
+    processes: list[BotProcess] = []
+    try:
+        async with running_openai_server() as llm, aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=32)) as http:
+            llm.handler = model
+            with tempfile.TemporaryDirectory() as tmp:
+                env = child_env(Path(tmp) / "data", DATABASE_URL=f"{postgres}?options={quote(f'-csearch_path={name}')}",
+                                SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                                SLACK_API_URL=fake.api_url, PORT="0", OPENAI_API_KEY="sk-bench-key",
+                                OPENAI_BASE_URL=llm.base_url, LOG_LEVEL="WARNING", MAX_TURNS_PER_WORKSPACE="8")
+                env["LOG_LEVEL"] = "INFO"  # the lines the harness waits for
+                web = await BotProcess.start(["slack", "--http"], env, cwd=Path(tmp))
+                processes.append(web)
+                url = f"http://127.0.0.1:{await web.port()}/slack/events"
+                for _ in range(workers):
+                    worker = await BotProcess.start(["worker", "--concurrency", "4"], env, cwd=Path(tmp))
+                    processes.append(worker)
+                await asyncio.gather(*(p.wait_for_line("worker running") for p in processes[1:]))
+                events = [(mention(f"C{i % 20}", "hello there", team=f"T{i % 20}"), f"T{i % 20}") for i in range(turns)]
+                started = time.perf_counter()
+
+                async def send(event: dict[str, str], team: str) -> None:
+                    body = json.dumps(event_body(event, team=team)).encode()
+                    async with http.post(url, data=body, headers={"Content-Type": "application/json",
+                                                                   **sign(body)}) as response:
+                        assert response.status == 200
+
+                await asyncio.gather(*(send(event, team) for event, team in events))
+                await fake.wait_until(lambda: sum("Done" in m.text for m in fake.bot_messages()) == turns,
+                                      timeout=1800)
+                return turns / (time.perf_counter() - started)
+    finally:
+        for process in processes:
+            await process.terminate()
+        await fake.close()
+        await schema(postgres, False, name)
+
+
+async def main(turns: int, latency: float, postgres: str) -> None:
+    results = {}
+    for workers in (1, 2, 4):
+        results[workers] = await run(workers, turns, latency, postgres)
+        print(f"{workers} worker(s): {results[workers]:6.1f} turns/s", flush=True)
+    print(f"speed-up 1 -> 4 workers: {results[4] / results[1]:.2f}x (goal >= 3.5x); "
+          f"{turns} turns, model and Slack API latency {latency * 1000:.0f} ms, 4 turns per worker at once")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--turns", type=int, default=120)
+    parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL"))
+    arguments = parser.parse_args()
+    if not arguments.postgres:
+        sys.exit("needs --postgres URL (or TEST_DATABASE_URL)")
+    asyncio.run(main(arguments.turns, arguments.latency, arguments.postgres))
