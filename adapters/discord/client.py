@@ -22,6 +22,7 @@ from adapters.discord.commands import Commands, build_group
 from adapters.discord.config import DiscordConfig, DiscordConfigError
 from adapters.discord.delivery import DeliveryOptions, DiscordPort
 from adapters.discord.files import clean_staging, fetch_attachment
+from adapters.discord.mentions import NO_PINGS
 from adapters.discord.sessions import NOT_ALLOWED, Sessions
 from adapters.discord.views import make_turn_button
 from core.host import CoreHost
@@ -50,8 +51,12 @@ def intents(config: DiscordConfig) -> discord.Intents:
 
 
 def create_client(config: DiscordConfig) -> discord.Client:
-    """A plain client, or an auto-sharded one once DISCORD_SHARD_COUNT is set (2,500+ servers)."""
-    options: dict[str, Any] = {"intents": intents(config), "max_ratelimit_timeout": MAX_RATELIMIT_TIMEOUT}
+    """A plain client, or an auto-sharded one once DISCORD_SHARD_COUNT is set (2,500+ servers).
+
+    Nothing it sends pings anyone by default (`NO_PINGS`).
+    """
+    options: dict[str, Any] = {"intents": intents(config), "max_ratelimit_timeout": MAX_RATELIMIT_TIMEOUT,
+                               "allowed_mentions": NO_PINGS}
     if config.shard_count:
         return discord.AutoShardedClient(shard_count=config.shard_count, **options)
     return discord.Client(**options)

@@ -24,6 +24,7 @@ from typing import Any
 import discord
 
 from adapters.discord.clips import InlineClip
+from adapters.discord.mentions import NO_PINGS
 from adapters.discord.render import DiscordRender, render
 from adapters.discord.views import build_view
 from core.delivery.job_message import JobMessageObserver
@@ -100,7 +101,7 @@ class DiscordTurnObserver(JobMessageObserver[DiscordRender]):
     # posting and editing ---------------------------------------------------------------------
 
     def _kwargs(self, rendered: DiscordRender, *, editing: bool) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"content": rendered.content,
+        kwargs: dict[str, Any] = {"content": rendered.content, "allowed_mentions": NO_PINGS,
                                   "embeds": [discord.Embed.from_dict(e) for e in rendered.embeds]}
         view = build_view(rendered, self._button_cls)
         if view is not None or editing:
