@@ -18,13 +18,9 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack import commands, inbound
+from adapters.slack import commands, inbound, retries
 from adapters.slack.commands import Commands
 from adapters.slack.render import CANCEL_ACTION, RETRY_ACTION, WATCH_ACTION
 from core.conversations import Conversations
@@ -35,11 +31,9 @@ log = logging.getLogger(__name__)
 
 
 def web_client(token: str, base_url: str) -> AsyncWebClient:
-    """The Web API client: SLACK_API_URL as base, retrying 429s and 5xx answers."""
-    client = AsyncWebClient(token=token, base_url=base_url if base_url.endswith("/") else base_url + "/")
-    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
-    client.retry_handlers.append(AsyncServerErrorRetryHandler(max_retry_count=1))
-    return client
+    """The Web API client: SLACK_API_URL as base; retries 429s and 5xx, posts only when safe (`retries`)."""
+    return AsyncWebClient(token=token, base_url=base_url if base_url.endswith("/") else base_url + "/",
+                          retry_handlers=retries.retry_handlers())
 
 
 class Listeners:

@@ -105,6 +105,7 @@ class Scripted:
     error: str | None = None
     retry_after: int | None = None
     delay: float = 0.0
+    lost: bool = False  # carry the call out, then answer `status`: the answer is lost
 
 
 @dataclass
@@ -258,6 +259,11 @@ class FakeSlack:
         answer = scripted.pop(0) if scripted else None
         if answer and answer.delay:
             await asyncio.sleep(answer.delay)
+        if answer and answer.lost:
+            handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+            if handler is not None:
+                handler(params, token)
+            return await self._record(method, params, token, answer.status, {"ok": False, "error": "fatal_error"})
         if answer and answer.status != 200:
             return await self._record(method, params, token, answer.status, {"ok": False, "error": "ratelimited"},
                                       {"Retry-After": str(answer.retry_after)} if answer.retry_after is not None else None)
