@@ -26,6 +26,7 @@ from adapters.discord.mentions import NO_PINGS
 from adapters.discord.sessions import NOT_ALLOWED, Sessions
 from adapters.discord.views import make_turn_button
 from core.host import CoreHost
+from core.runner.turn_files import staging_dir
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ class DiscordBot:
         self.config = config
         self.client = create_client(config)
         self.tree = app_commands.CommandTree(self.client)
-        self.staging_dir = config.data_dir / "discord" / "staging"
+        self.staging_dir = staging_dir(config.data_dir)  # its files go when their turn ends
         self.staging_dir.mkdir(parents=True, exist_ok=True)
         conversations = app.conversations
         self.sessions = Sessions(self.client, conversations, config)

@@ -62,6 +62,24 @@ async def test_upload_fetches_an_attachment_without_a_local_copy_and_cleans_up(
     assert ctx.output.cards_of(VideoCard)[0].video.name == "Fetched talk"
 
 
+async def test_a_staged_copy_gone_with_its_turn_is_fetched_again_from_its_link(
+    make_ctx: ContextFactory, talk_video: Path, tmp_path: Path
+) -> None:
+    """A Retry of a Discord upload: the first turn deleted the staged file; the link still works."""
+    fetched: list[Path] = []
+
+    async def fetch(attachment: Attachment, dest: Path, max_bytes: int) -> Path:
+        fetched.append(dest)
+        shutil.copyfile(talk_video, dest)
+        return dest
+
+    gone = Attachment(name="talk.mp4", url="https://cdn.example/talk.mp4", local_path=str(tmp_path / "gone.mp4"))
+    ctx = make_ctx(attachments=[gone], fetch_attachment=fetch)
+    result = await UploadAgent().safe_call(ctx, {"attachment": 1, "index": False})
+    assert result.succeeded, result.message
+    assert len(fetched) == 1
+
+
 async def test_a_file_that_is_not_a_video_fails_with_a_clear_error_card(make_ctx: ContextFactory, tmp_path: Path) -> None:
     notes = tmp_path / "notes.mp4"
     notes.write_text("just some text, not a video")
