@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     # --- storage and logging -------------------------------------------------
     database_url: str | None = Field(default=None, alias="DATABASE_URL")
     director_data_dir: Path = Field(default_factory=_default_data_dir, alias="DIRECTOR_DATA_DIR")
+    director_secret_key: SecretStr | None = Field(default=None, alias="DIRECTOR_SECRET_KEY")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
 
     # --- LLM --------------------------------------------------------------------
@@ -56,6 +57,7 @@ class Settings(BaseSettings):
     media_host: str = Field(default="127.0.0.1", alias="MEDIA_HOST")
     media_port: int = Field(default=8765, ge=0, le=65535, alias="MEDIA_PORT")
     media_public_url: str | None = Field(default=None, alias="MEDIA_PUBLIC_URL")
+    media_link_ttl: int = Field(default=7 * 24 * 3600, ge=60, alias="MEDIA_LINK_TTL")  # seconds
 
     # --- Slack --------------------------------------------------------------------
     slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
