@@ -71,8 +71,8 @@ def discord_config(settings: Settings) -> DiscordConfig:
     )
 
 
-async def run_slack(settings: Settings, *, http: bool, host: str = "0.0.0.0") -> int:
-    """Socket Mode (SLACK_APP_TOKEN), or HTTP mode serving /slack/events on $PORT."""
+async def run_slack(settings: Settings, *, http: bool, host: str | None = None) -> int:
+    """Socket Mode (SLACK_APP_TOKEN), or HTTP mode serving /slack/events on $HOST:$PORT."""
     from adapters.slack import create_slack_runtime
     from adapters.slack.server import HttpServer
 
@@ -90,9 +90,11 @@ async def run_slack(settings: Settings, *, http: bool, host: str = "0.0.0.0") ->
     try:
         if http:
             server = HttpServer(runtime.aiohttp_app(app.health))
-            port = await server.start(host, settings.port)
+            bind = host or settings.host
+            port = await server.start(bind, settings.port)
             if not settings.media_public_url:
-                app.media_base_url = f"http://{settings.media_host}:{port}"
+                shown = settings.media_host if bind in ("0.0.0.0", "::", "") else bind
+                app.media_base_url = f"http://{shown}:{port}"
             log.info("Slack HTTP mode on port %d: POST /slack/events, /slack/interactivity", port)
         else:
             socket = runtime.socket_mode()

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     # --- storage and logging -------------------------------------------------
     database_url: str | None = Field(default=None, alias="DATABASE_URL")
     director_data_dir: Path = Field(default_factory=_default_data_dir, alias="DIRECTOR_DATA_DIR")
+    director_secret_key: SecretStr | None = Field(default=None, alias="DIRECTOR_SECRET_KEY")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
 
     # --- LLM --------------------------------------------------------------------
@@ -65,6 +66,7 @@ class Settings(BaseSettings):
     media_host: str = Field(default="127.0.0.1", alias="MEDIA_HOST")
     media_port: int = Field(default=8765, ge=0, le=65535, alias="MEDIA_PORT")
     media_public_url: str | None = Field(default=None, alias="MEDIA_PUBLIC_URL")
+    media_link_ttl: int = Field(default=7 * 24 * 3600, ge=60, alias="MEDIA_LINK_TTL")  # seconds
 
     # --- Slack --------------------------------------------------------------------
     slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
@@ -74,6 +76,7 @@ class Settings(BaseSettings):
     slack_inline_clip_mb: float = Field(default=20.0, ge=0, alias="SLACK_INLINE_CLIP_MB")
     slack_admin_users: str = Field(default="", alias="SLACK_ADMIN_USERS")
     slack_allowed_channels: str = Field(default="", alias="SLACK_ALLOWED_CHANNELS")
+    host: str = Field(default="0.0.0.0", alias="HOST")  # the web process's interface (`slack --http`)
     port: int = Field(default=3000, ge=0, le=65535, alias="PORT")
 
     # --- Discord ------------------------------------------------------------------

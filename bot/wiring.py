@@ -173,15 +173,19 @@ def build_backend(settings: Settings, store: Store, app_ref: list[App]) -> Video
         from core.video.videodb.backend import VideoDBBackend
 
         return VideoDBBackend(settings.video_db_api_key.get_secret_value(), settings.video_db_base_url)
+    from core.secret_key import load_secret_key
     from core.video.local.backend import LocalBackend
+    from core.video.local.links import LinkSigner
 
     def public_url() -> str:
         return app_ref[0].public_media_url
 
+    key = load_secret_key(settings.director_data_dir, _secret(settings.director_secret_key))
     return LocalBackend(
         store.sessionmaker, settings.director_data_dir, public_url,
         max_upload_bytes=settings.max_upload_mb * 1024 * 1024, whisper_model=settings.whisper_model,
         ffmpeg_binary=settings.ffmpeg_binary, allow_private_urls=settings.upload_allow_private_urls,
+        links=LinkSigner(key, settings.media_link_ttl),
     )
 
 

@@ -17,9 +17,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import hypothesis  # noqa: F401  (imported now, not lazily by its plugin at session end; see below)
 import pytest
 
 from bot.settings import Settings
+
+# CPython 3.11.7 can raise "SystemError: AST constructor recursion depth mismatch" when
+# pytest rewrites a module imported late in a long session (hypothesis's plugin imports
+# its modules in pytest_terminal_summary); importing it at start-up avoids that parse.
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

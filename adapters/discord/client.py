@@ -22,9 +22,11 @@ from adapters.discord.commands import Commands, build_group
 from adapters.discord.config import DiscordConfig, DiscordConfigError
 from adapters.discord.delivery import DeliveryOptions, DiscordPort
 from adapters.discord.files import clean_staging, fetch_attachment
+from adapters.discord.mentions import NO_PINGS
 from adapters.discord.sessions import NOT_ALLOWED, Sessions
 from adapters.discord.views import make_turn_button
 from core.host import CoreHost
+from core.runner.turn_files import staging_dir
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +52,12 @@ def intents(config: DiscordConfig) -> discord.Intents:
 
 
 def create_client(config: DiscordConfig) -> discord.Client:
-    """A plain client, or an auto-sharded one once DISCORD_SHARD_COUNT is set (2,500+ servers)."""
-    options: dict[str, Any] = {"intents": intents(config), "max_ratelimit_timeout": MAX_RATELIMIT_TIMEOUT}
+    """A plain client, or an auto-sharded one once DISCORD_SHARD_COUNT is set (2,500+ servers).
+
+    Nothing it sends pings anyone by default (`NO_PINGS`).
+    """
+    options: dict[str, Any] = {"intents": intents(config), "max_ratelimit_timeout": MAX_RATELIMIT_TIMEOUT,
+                               "allowed_mentions": NO_PINGS}
     if config.shard_count:
         return discord.AutoShardedClient(shard_count=config.shard_count, **options)
     return discord.Client(**options)
@@ -74,7 +80,7 @@ class DiscordBot:
         self.config = config
         self.client = create_client(config)
         self.tree = app_commands.CommandTree(self.client)
-        self.staging_dir = config.data_dir / "discord" / "staging"
+        self.staging_dir = staging_dir(config.data_dir)  # its files go when their turn ends
         self.staging_dir.mkdir(parents=True, exist_ok=True)
         conversations = app.conversations
         self.sessions = Sessions(self.client, conversations, config)

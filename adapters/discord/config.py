@@ -17,7 +17,7 @@ class DiscordConfigError(ValueError):
 @dataclass
 class DiscordConfig:
     bot_token: str = field(repr=False)  # blank: `login` refuses, naming DISCORD_BOT_TOKEN
-    data_dir: Path  # staged uploads go under data_dir/discord/staging
+    data_dir: Path  # staged uploads go under data_dir/incoming/staged (core.runner.turn_files)
     api_url: str | None = None
     gateway_url: str | None = None
     message_content: bool = False  # the privileged intent: plain follow-up messages in threads

@@ -24,6 +24,7 @@ from typing import Any
 import discord
 
 from adapters.discord.clips import InlineClip
+from adapters.discord.mentions import NO_PINGS
 from adapters.discord.render import DiscordRender, render
 from adapters.discord.views import build_view
 from core.delivery.job_message import JobMessageObserver
@@ -100,7 +101,7 @@ class DiscordTurnObserver(JobMessageObserver[DiscordRender]):
     # posting and editing ---------------------------------------------------------------------
 
     def _kwargs(self, rendered: DiscordRender, *, editing: bool) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"content": rendered.content,
+        kwargs: dict[str, Any] = {"content": rendered.content, "allowed_mentions": NO_PINGS,
                                   "embeds": [discord.Embed.from_dict(e) for e in rendered.embeds]}
         view = build_view(rendered, self._button_cls)
         if view is not None or editing:
@@ -114,31 +115,47 @@ class DiscordTurnObserver(JobMessageObserver[DiscordRender]):
         return kwargs
 
     async def _post(self, rendered: DiscordRender, channel_id: str | None = None) -> None:
-        """Post the job message (in the thread, else its parent channel) and store where it is."""
+        """Post the job message (in the thread, else its parent channel) and store where it is.
+
+        Posted once: discord.py already waits out 429s and retries 5xx answers with the same
+        nonce (`enforce_nonce`: Discord answers a repeat with the message it made), and a post
+        that still fails is not repeated here (the final state is posted once at the end).
+        An archived thread is reopened, or the message goes to the parent channel.
+        """
         channel_id = channel_id or self._turn.thread.thread_id
-        for attempt in range(3):
-            if self._client.is_closed():
-                log.warning("client closed; job %s was not posted", self._turn.turn_id)
-                return
-            try:
-                sent = await self._messageable(channel_id).send(**self._kwargs(rendered, editing=False))
-            except discord.RateLimited as exc:
-                await asyncio.sleep(exc.retry_after)
-                continue
-            except discord.HTTPException as exc:
-                if exc.code == THREAD_ARCHIVED and channel_id == self._turn.thread.thread_id and attempt < 2:
-                    if not await self._reopen():
-                        channel_id = self._turn.thread.channel_id
-                        self._in_parent = True
-                        rendered = _in_parent(rendered, self._turn.thread.thread_id)
-                    continue
-                if exc.status == 429 and attempt < 2:
-                    await asyncio.sleep(retry_after(exc))
-                    continue
+        try:
+            sent = await self._send(rendered, channel_id)
+        except discord.HTTPException as exc:
+            if exc.code != THREAD_ARCHIVED or channel_id != self._turn.thread.thread_id:
                 log.error("could not post job %s (%s %s)", self._turn.turn_id, exc.status, exc.code)
                 return
+            if not await self._reopen():
+                channel_id = self._turn.thread.channel_id
+                self._in_parent = True
+                rendered = _in_parent(rendered, self._turn.thread.thread_id)
+            try:
+                sent = await self._send(rendered, channel_id)
+            except discord.HTTPException as again:
+                log.error("could not post job %s (%s %s)", self._turn.turn_id, again.status, again.code)
+                return
+        if sent is not None:
             await self._store_ref({"channel": str(sent.channel.id), "message": str(sent.id)})
-            return
+
+    async def _send(self, rendered: DiscordRender, channel_id: str) -> discord.Message | None:
+        """One send; a rate limit longer than discord.py waits itself (`discord.RateLimited`)
+        means nothing was posted, so it is waited out here once."""
+        for wait_first in (False, True):
+            if self._client.is_closed():
+                log.warning("client closed; job %s was not posted", self._turn.turn_id)
+                return None
+            try:
+                return await self._messageable(channel_id).send(**self._kwargs(rendered, editing=False))
+            except discord.RateLimited as exc:
+                if wait_first:
+                    log.error("job %s still rate limited; it will be posted at the end", self._turn.turn_id)
+                    return None
+                await asyncio.sleep(exc.retry_after)
+        return None
 
     async def _edit(self, rendered: DiscordRender) -> None:
         if self._ref is None:  # moved out of a locked thread and the new post failed: try again

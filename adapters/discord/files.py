@@ -91,7 +91,8 @@ async def fetch_attachment(attachment: Attachment, dest: Path, max_bytes: int) -
 
 
 def clean_staging(staging_dir: Path, max_age_s: float = 24 * 3600) -> int:
-    """Remove staged uploads older than a day (kept that long so Retry still finds them)."""
+    """Remove staged files older than a day: a turn deletes its own when it ends, so these
+    are what a process killed mid-download left behind."""
     removed = 0
     if not staging_dir.exists():
         return 0

@@ -15,6 +15,7 @@ import discord
 
 from adapters.discord import inbound
 from adapters.discord.config import DiscordConfig
+from adapters.discord.mentions import NO_PINGS
 from core.conversations import Conversations
 from core.errors import DirectorError
 from core.incoming import ChannelKey, Incoming
@@ -101,7 +102,7 @@ class Sessions:
     async def reply(interaction: discord.Interaction[Any], text: str) -> None:
         """Edit the deferred answer; an expired interaction token must never matter."""
         try:
-            await interaction.edit_original_response(content=text[:2000])
+            await interaction.edit_original_response(content=text[:2000], allowed_mentions=NO_PINGS)
         except discord.HTTPException as exc:
             log.info("could not answer interaction %s (%s %s)", interaction.id, exc.status, exc.code)
 
@@ -224,6 +225,6 @@ class Sessions:
 
 async def _answer_message(message: discord.Message, text: str) -> None:
     try:
-        await message.reply(text[:2000], mention_author=False)
+        await message.reply(text[:2000], mention_author=False, allowed_mentions=NO_PINGS)
     except discord.HTTPException:
         log.info("could not answer message %s", message.id)

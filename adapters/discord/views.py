@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import discord
 
+from adapters.discord.mentions import NO_PINGS
 from adapters.discord.render import CUSTOM_ID_PREFIX, ButtonSpec, DiscordRender, custom_id
 from core.delivery.port import TurnRef
 
@@ -70,7 +71,7 @@ def make_turn_button(controls: TurnControls, refusal: PressCheck) -> type[discor
                 note = await self._act()
             if note:
                 try:
-                    await interaction.followup.send(note, ephemeral=True)
+                    await interaction.followup.send(note, ephemeral=True, allowed_mentions=NO_PINGS)
                 except discord.HTTPException:
                     log.info("could not answer a button press on job %s", self.turn_id)
 

@@ -20,13 +20,9 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack import commands, inbound
+from adapters.slack import commands, inbound, retries
 from adapters.slack.commands import Commands
 from adapters.slack.render import CANCEL_ACTION, RETRY_ACTION, WATCH_ACTION
 from core.conversations import Conversations
@@ -37,11 +33,9 @@ log = logging.getLogger(__name__)
 
 
 def web_client(token: str, base_url: str) -> AsyncWebClient:
-    """The Web API client: SLACK_API_URL as base, retrying 429s and 5xx answers."""
-    client = AsyncWebClient(token=token, base_url=base_url if base_url.endswith("/") else base_url + "/")
-    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
-    client.retry_handlers.append(AsyncServerErrorRetryHandler(max_retry_count=1))
-    return client
+    """The Web API client: SLACK_API_URL as base; retries 429s and 5xx, posts only when safe (`retries`)."""
+    return AsyncWebClient(token=token, base_url=base_url if base_url.endswith("/") else base_url + "/",
+                          retry_handlers=retries.retry_handlers())
 
 
 class Listeners:
@@ -60,22 +54,25 @@ class Listeners:
         return not self._allowed or channel in self._allowed
 
     async def app_mention(self, body: dict[str, Any], bot_user_id: str | None, inbox_id: str | None = None) -> None:
-        event = body["event"]
-        channel, thread_ts = event["channel"], event.get("thread_ts") or event["ts"]
+        incoming = inbound.app_mention(body, bot_user_id)
+        if incoming is None:
+            log.debug("ignored an app_mention without the fields it needs")
+            return
+        channel, thread_ts = incoming.thread.channel_id, incoming.thread.thread_id
         if not self.allowed(channel):
-            if await self._conversations.claim(inbound.event_keys(body)):  # type: ignore[arg-type]
+            if await self._conversations.claim(incoming.event_keys):
                 await self._commands.reply(channel, thread_ts, commands.REFUSAL)
             return
-        command = commands.parse(inbound.text_of(event, bot_user_id))
+        command = commands.parse(incoming.text)
         if command is not None:
-            if await self._conversations.claim(inbound.event_keys(body)):  # type: ignore[arg-type]
-                await self._commands.collection(command, inbound.team_of(body), channel,  # type: ignore[arg-type]
-                                                thread_ts, event.get("user", ""))
+            if await self._conversations.claim(incoming.event_keys):
+                await self._commands.collection(command, incoming.thread.workspace_id, channel, thread_ts,
+                                                incoming.user_id)
             return
-        await self._accept(inbound.app_mention(body, bot_user_id), event, inbox_id)  # type: ignore[arg-type]
+        await self._accept(incoming, body["event"], inbox_id)
 
     async def message(self, body: dict[str, Any], bot_user_id: str | None, inbox_id: str | None = None) -> None:
-        incoming = inbound.message(body, bot_user_id)  # type: ignore[arg-type]
+        incoming = inbound.message(body, bot_user_id)
         if incoming is None or not self.allowed(incoming.thread.channel_id):
             return
         if not await self._conversations.has_session(incoming.thread):

@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.inbound import channel_key
+from adapters.slack.markup import escape
 from core.conversations import Conversations
 from core.errors import DirectorError
 
@@ -44,8 +45,9 @@ class Commands:
         self._admins = set(admin_users)
 
     async def reply(self, channel: str, thread_ts: str, text: str) -> None:
+        """A plain-text reply; escaped, since it may quote what a person typed (`collection bind <!here>`)."""
         try:
-            await self._client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
+            await self._client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=escape(text))
         except SlackApiError as exc:
             log.warning("could not reply in the thread: %s", exc.response.get("error"))
 

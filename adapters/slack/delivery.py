@@ -10,7 +10,9 @@ chat.update's Tier 3 limit, a 429 waits for Retry-After, and the final state lan
 Lost responses: if chat.postMessage fails in a way that leaves us unsure whether
 Slack posted (timeout, connection reset, 5xx), we do not post again for progress;
 the final state is posted once at the end. At worst a thread shows one stale extra
-card, never a lost answer or a storm of duplicates.
+card, never a lost answer or a storm of duplicates. The post is made once here: the
+Web API client retries it only when nothing was posted (a 429, a connection never
+made; see `retries`).
 """
 
 from __future__ import annotations
@@ -80,25 +82,18 @@ class SlackTurnObserver(JobMessageObserver[SlackRender]):
                 await self._store_ref({**self._ref, "uploads": ",".join(uploaded)})
 
     async def _post(self, rendered: SlackRender) -> None:
-        channel = self._turn.thread.channel_id
-        for attempt in range(3):
-            try:
-                response = await self._client.chat_postMessage(
-                    channel=channel, thread_ts=self._turn.thread.thread_id, **rendered.kwargs(),
-                    metadata={"event_type": "director_turn", "event_payload": {"turn_id": self._turn.turn_id}},
-                )
-            except SlackApiError as exc:
-                wait = retry_after(exc)
-                if wait is None or attempt == 2:  # 429 is safe to retry: nothing was posted
-                    log.error("could not post the job card: %s", exc.response.get("error"))
-                    return
-                await asyncio.sleep(wait)
-                continue
-            except Exception:
-                log.exception("posting the job card failed; will post the final state instead")
-                return
-            await self._store_ref({"channel": str(response["channel"]), "ts": str(response["ts"])})
+        try:
+            response = await self._client.chat_postMessage(
+                channel=self._turn.thread.channel_id, thread_ts=self._turn.thread.thread_id, **rendered.kwargs(),
+                metadata={"event_type": "director_turn", "event_payload": {"turn_id": self._turn.turn_id}},
+            )
+        except SlackApiError as exc:
+            log.error("could not post the job card: %s", exc.response.get("error"))
             return
+        except Exception:
+            log.exception("posting the job card failed; will post the final state instead")
+            return
+        await self._store_ref({"channel": str(response["channel"]), "ts": str(response["ts"])})
 
     async def _edit(self, rendered: SlackRender) -> None:
         assert self._ref is not None

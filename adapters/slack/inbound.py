@@ -5,18 +5,38 @@ channel. Each Incoming carries two event keys, the delivery's event_id (stable
 across Slack's retries) and the message's (team, channel, ts) (shared by the
 app_mention and message events one mention in a thread produces), so the core's
 ledger refuses every duplicate.
+
+The translators are total: a body without the fields we read (or with a list where
+Slack sends a string) is validated against `payloads.EventEnvelope` by pydantic and
+becomes None, never an exception.
 """
 
 from __future__ import annotations
+
+import logging
+
+from pydantic import TypeAdapter, ValidationError
 
 from adapters.slack.markup import decode, mentions, strip_mention
 from adapters.slack.payloads import EventEnvelope, MessageEvent, SlackFile
 from core.incoming import ChannelKey, Incoming, ThreadKey
 from core.messages import Attachment
 
+log = logging.getLogger(__name__)
+
 PLATFORM = "slack"
+_ENVELOPE: TypeAdapter[EventEnvelope] = TypeAdapter(EventEnvelope)
 # Message subtypes that are still a person writing in the thread.
 PERSON_SUBTYPES = frozenset({"file_share", "thread_broadcast"})
+
+
+def envelope(body: object) -> EventEnvelope | None:
+    """The body, if it has the shape the translators read; else None (with a debug line)."""
+    try:
+        return _ENVELOPE.validate_python(body)
+    except ValidationError as exc:
+        log.debug("ignored a Slack event without the fields we need (%d problem(s))", exc.error_count())
+        return None
 
 
 def team_of(body: EventEnvelope) -> str:
@@ -63,9 +83,10 @@ def _incoming(body: EventEnvelope, bot_user_id: str | None) -> Incoming:
     )
 
 
-def app_mention(body: EventEnvelope, bot_user_id: str | None) -> Incoming:
-    """Starts a session, or continues the one of its thread."""
-    return _incoming(body, bot_user_id)
+def app_mention(body: object, bot_user_id: str | None) -> Incoming | None:
+    """Starts a session, or continues the one of its thread; None for a malformed body."""
+    checked = envelope(body)
+    return _incoming(checked, bot_user_id) if checked is not None else None
 
 
 def is_thread_reply_from_a_person(event: MessageEvent, bot_user_id: str | None) -> bool:
@@ -83,8 +104,9 @@ def is_thread_reply_from_a_person(event: MessageEvent, bot_user_id: str | None) 
     return not mentions(event.get("text", ""), bot_user_id)
 
 
-def message(body: EventEnvelope, bot_user_id: str | None) -> Incoming | None:
-    """A thread reply without a mention; the caller checks the thread is a session."""
-    if not is_thread_reply_from_a_person(body["event"], bot_user_id):
+def message(body: object, bot_user_id: str | None) -> Incoming | None:
+    """A thread reply without a mention (the caller checks the thread is a session); None otherwise."""
+    checked = envelope(body)
+    if checked is None or not is_thread_reply_from_a_person(checked["event"], bot_user_id):
         return None
-    return _incoming(body, bot_user_id)
+    return _incoming(checked, bot_user_id)

@@ -59,9 +59,10 @@ def escape(text: str) -> str:
 
 
 def link(url: str, label: str) -> str:
-    """A mrkdwn link; `|` and `>` in the label would end it early."""
+    """A mrkdwn link; `|`, `<` and `>` in the url or the label would end it early."""
     safe_label = escape(label).replace("|", "¦")
-    return f"<{url.replace('>', '%3E').replace('|', '%7C')}|{safe_label}>"
+    safe_url = url.replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
+    return f"<{safe_url}|{safe_label}>"
 
 
 _CODE = re.compile(r"(```.*?```|`[^`\n]+`)", re.S)

@@ -5,12 +5,17 @@ Only the fields the adapter reads are listed; Slack sends many more.
 
 from __future__ import annotations
 
-from typing import Any, NotRequired, TypedDict
+from typing import Annotated, Any
 
+from pydantic import StringConstraints
+from typing_extensions import NotRequired, TypedDict  # pydantic validates these on Python 3.11
+
+Id = Annotated[str, StringConstraints(min_length=1)]
+"""A channel, ts, user or event id: a non-empty string."""
 
 
 class SlackFile(TypedDict):
-    id: str
+    id: Id
     name: NotRequired[str]
     title: NotRequired[str]
     mimetype: NotRequired[str]
@@ -24,8 +29,8 @@ class MessageEvent(TypedDict):
     """`app_mention` and `message` events share this shape."""
 
     type: str
-    channel: str
-    ts: str
+    channel: Id
+    ts: Id
     user: NotRequired[str]
     text: NotRequired[str]
     thread_ts: NotRequired[str]
@@ -41,10 +46,10 @@ class MessageEvent(TypedDict):
 class EventEnvelope(TypedDict):
     """The Events API body around one event."""
 
-    type: str  # "event_callback"
-    team_id: str
+    type: NotRequired[str]  # "event_callback"
+    team_id: NotRequired[str]
     api_app_id: NotRequired[str]
-    event_id: str
+    event_id: Id
     event_time: NotRequired[int]
     event: MessageEvent
     authorizations: NotRequired[list[dict[str, Any]]]

@@ -238,15 +238,19 @@ def _action_row(message: OutputMessage) -> Block | None:
 
 
 def fallback_text(message: OutputMessage) -> str:
-    """Notifications and clients without blocks see this."""
-    lines = [status_line(message)]
+    """Notifications and clients without blocks see this.
+
+    Slack parses `text` as mrkdwn: what a person or the model wrote is escaped, so a
+    literal `<!channel>` is shown, never sent as a ping.
+    """
+    lines = [escape(status_line(message))]
     body = message.text()
     if body:
-        lines.append(body)
+        lines.append(escape(body))
     for card in message.cards_of(VideoCard):
         url = card.video.player_url or card.video.stream_url
         if url:
-            lines.append(f"{card.video.name or card.video.id}: {url}")
+            lines.append(f"{escape(card.video.name or card.video.id)}: {link(url, url)}")
     return clip("\n".join(lines), MAX_TEXT)
 
 

@@ -121,7 +121,7 @@ async def _attachment_source(
         raise TooLarge(
             f"{attachment.name} is {attachment.size / 1e6:.0f} MB; the limit is {ctx.max_upload_bytes / 1e6:.0f} MB."
         )
-    if attachment.local_path:
+    if attachment.local_path and (Path(attachment.local_path).exists() or not attachment.url):
         return UploadSource(path=Path(attachment.local_path), filename=attachment.name), None
     if ctx.fetch_attachment is None:
         raise InputError(f"I can't download {attachment.name} here; share a link to the video instead.")

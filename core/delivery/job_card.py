@@ -40,13 +40,20 @@ def format_span(start: float | None, end: float | None) -> str:
     return f"{format_ts(start, 'down')}–{format_ts(end, 'up')}"
 
 
+def _says_the_same(action: str, head: str) -> bool:
+    """"Interrupted by a restart" after "⚠️ Interrupted by a restart" adds nothing."""
+    words = head.split(" ", 1)[-1]
+    return action.strip(" .…").casefold() == words.strip(" .…").casefold()
+
+
 def status_line(message: OutputMessage, max_actions: int = 3) -> str:
-    """One compact line: overall status plus the latest actions."""
+    """One compact line: overall status plus the latest actions (none that repeat the status)."""
     head = STATUS_TEXT[message.status]
-    if not message.actions:
+    actions = [action for action in message.actions if not _says_the_same(action, head)]
+    if not actions:
         return head
-    shown = message.actions[-max_actions:]
-    more = len(message.actions) - len(shown)
+    shown = actions[-max_actions:]
+    more = len(actions) - len(shown)
     tail = " · ".join(shown)
     return f"{head} · {'… ' if more else ''}{tail}"
 

@@ -26,6 +26,7 @@ from core.llm.base import BaseLLM
 from core.log_context import turn_context
 from core.messages import CardStatus, ContextMessage, InputMessage, MsgStatus, OutputMessage, TextCard
 from core.reasoning.engine import ReasoningEngine
+from core.runner.turn_files import discard_turn_files, turn_work_dir
 from core.session import CollectionScope, Session
 from core.storage.models import ChannelRow, SessionRow, TurnRow
 from core.storage.store import Store
@@ -122,7 +123,7 @@ class TurnExecutor:
         ctx = AgentContext(
             session=session, output=output, llm=self.llm, attachments=prepared.input.attachments,
             fetch_attachment=self.platforms.fetcher(prepared.ref.thread.platform),
-            work_dir=self.work_dir / "incoming" / prepared.turn.id, max_upload_bytes=self.max_upload_bytes,
+            work_dir=turn_work_dir(self.work_dir, prepared.turn.id), max_upload_bytes=self.max_upload_bytes,
         )
         user = ContextMessage.user(prepared.input.text)
         error: str | None = None
@@ -150,6 +151,7 @@ class TurnExecutor:
 
     async def _record_end(self, prepared: PreparedTurn, session: Session, status: MsgStatus,
                           context: list[ContextMessage], error: str | None) -> None:
+        await discard_turn_files(self.work_dir, prepared.turn.id, prepared.input.attachments)
         output = prepared.output
         for card in output.content:
             if card.status is CardStatus.progress:  # work this turn did not finish
@@ -173,6 +175,7 @@ class TurnExecutor:
 
     async def end_unrun(self, prepared: PreparedTurn, status: MsgStatus) -> None:
         """Record the end of a turn that never ran (cancelled while queued, or interrupted)."""
+        await discard_turn_files(self.work_dir, prepared.turn.id, prepared.input.attachments)
         prepared.output.status = status
         await prepared.persist.settled()
         await self.store.end_turn(prepared.turn.id, prepared.session_row.id, _FINAL_STATUS[status], None, [], None,

@@ -95,6 +95,7 @@ class Fault:
     body: dict[str, Any]
     headers: dict[str, str]
     times: int
+    after: bool = False  # the request is carried out first: only its answer is lost
 
 
 # --- limits ------------------------------------------------------------------------
@@ -161,6 +162,7 @@ class FakeDiscord:
         self.messages: dict[int, dict[str, Any]] = {}
         self.users: dict[int, dict[str, Any]] = {}
         self.members: dict[tuple[int, int], dict[str, Any]] = {}
+        self.nonces: dict[tuple[str, str], int] = {}  # (channel, nonce) → message id (enforce_nonce)
         self.requests: list[Recorded] = []
         self.interactions: dict[int, dict[str, Any]] = {}
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
@@ -289,6 +291,11 @@ class FakeDiscord:
                headers: dict[str, str] | None = None, times: int = 1) -> None:
         """Answer the next matching requests with an error (e.g. a 429)."""
         self.faults.append(Fault(method, re.compile(path_regex), status, body or {}, headers or {}, times))
+
+    def lose_answer(self, method: str, path_regex: str, status: int = 500, *, times: int = 1) -> None:
+        """Carry out the next matching requests, then answer them with an error (a lost answer)."""
+        self.faults.append(Fault(method, re.compile(path_regex), status, {"message": "lost", "code": 0}, {}, times,
+                                 after=True))
 
     def rate_limit(self, method: str, path_regex: str, retry_after: float, *, times: int = 1) -> None:
         """A per-route 429 the way Discord sends it (with `Via`, so discord.py retries)."""
@@ -540,13 +547,15 @@ class FakeDiscord:
                 response = await handler(request)
             except web.HTTPException as exc:
                 response = error(exc.status, 0, exc.reason)
+            response = self._fault_for(request, after=True) or response
         record.status = response.status
         await self._notify()
         return response
 
-    def _fault_for(self, request: web.Request) -> web.Response | None:
+    def _fault_for(self, request: web.Request, after: bool = False) -> web.Response | None:
         for fault in self.faults:
-            if fault.times > 0 and fault.method == request.method and fault.pattern.fullmatch(request.path):
+            if (fault.times > 0 and fault.after == after and fault.method == request.method
+                    and fault.pattern.fullmatch(request.path)):
                 fault.times -= 1
                 return json_response(fault.body, status=fault.status, headers=fault.headers)
         return None
@@ -708,7 +717,12 @@ class FakeDiscord:
             return error(400, 50035, "Invalid Form Body: " + "; ".join(problems))
         if (blocked := self._thread_blocked(channel, editing=False)) is not None:
             return blocked
+        nonce = (channel["id"], str(body.get("nonce"))) if body.get("enforce_nonce") and body.get("nonce") else None
+        if nonce in self.nonces:  # Discord answers a repeated nonce with the message it already made
+            return json_response(self.messages[self.nonces[nonce]])
         message = self._store_message(int(channel["id"]))
+        if nonce is not None:
+            self.nonces[nonce] = int(message["id"])
         self._apply(message, body, record.files)
         return json_response(message)
 

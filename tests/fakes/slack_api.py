@@ -106,6 +106,7 @@ class Scripted:
     retry_after: int | None = None
     delay: float = 0.0
     hang: bool = False  # never answer (until the fake closes)
+    lost: bool = False  # carry the call out, then answer `status`: the answer is lost
 
 
 @dataclass
@@ -130,6 +131,8 @@ class FakeSlack:
         self.ephemeral: list[dict[str, Any]] = []  # chat.postEphemeral calls: channel, user, text
         self.token_scopes: dict[str, set[str]] = {BOT_TOKEN: set(ALL_SCOPES), APP_TOKEN: {"connections:write"}}
         self.socket_acks: list[dict[str, Any]] = []
+        # Set to an unset Event: downloads send half the file, then wait for it (a stalled download).
+        self.stall_downloads: asyncio.Event | None = None
         self._scripts: dict[str, list[Scripted]] = {}
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
@@ -158,6 +161,8 @@ class FakeSlack:
 
     async def close(self) -> None:
         self._closing.set()
+        if self.stall_downloads is not None:
+            self.stall_downloads.set()
         for ws in list(self._sockets):
             await ws.close()
         if self._runner:
@@ -267,6 +272,11 @@ class FakeSlack:
         if answer and answer.hang:
             await self._closing.wait()
             return web.Response(status=503)
+        if answer and answer.lost:
+            handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+            if handler is not None:
+                handler(params, token)
+            return await self._record(method, params, token, answer.status, {"ok": False, "error": "fatal_error"})
         if answer and answer.status != 200:
             return await self._record(method, params, token, answer.status, {"ok": False, "error": "ratelimited"},
                                       {"Retry-After": str(answer.retry_after)} if answer.retry_after is not None else None)
@@ -375,7 +385,15 @@ class FakeSlack:
             return web.Response(status=404)
         if "files:read" not in self.token_scopes.get(token or "", set()):
             return web.Response(text=LOGIN_PAGE, content_type="text/html")
-        return web.Response(body=file.data, content_type=file.mimetype)
+        if self.stall_downloads is None:
+            return web.Response(body=file.data, content_type=file.mimetype)
+        response = web.StreamResponse(headers={"Content-Type": file.mimetype, "Content-Length": str(len(file.data))})
+        await response.prepare(request)
+        await response.write(file.data[: len(file.data) // 2])
+        await self._notify()
+        await self.stall_downloads.wait()
+        await response.write(file.data[len(file.data) // 2:])
+        return response
 
     # --- Socket Mode ------------------------------------------------------------------
 

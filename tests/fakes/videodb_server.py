@@ -8,8 +8,9 @@ with the `{"success": true, "data": ...}` envelope, and makes every URL it retur
 
 Long jobs (upload, index, dub, generate video, scene index) answer "processing"
 with an output_url; polling it gives `processing_polls` percentages, then the result.
-Tests can script failures (`fail`, `fail_job`), hold a route (`hold`) and read
-every request (`requests`, `requests_to`).
+Tests can script failures (`fail`; `fail_after`: carry the request out, then answer an
+error, as when an answer is lost; `fail_job`), hold a route (`hold`) and read every
+request (`requests`, `requests_to`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class ScriptedFailure:
     times: int
     message: str
     retry_after: str | None
+    after: bool = False  # the request is carried out first; only the answer fails
 
 
 @dataclass
@@ -154,6 +156,12 @@ class VideoDBEmulator:
         self._failures.append(ScriptedFailure(method.upper(), re.compile(path_regex), status, times,
                                               message, retry_after))
 
+    def fail_after(self, method: str, path_regex: str, status: int, times: int = 1,
+                   message: str = "scripted failure after the work was done") -> None:
+        """The next `times` matching requests are carried out, then answered with `status`."""
+        self._failures.append(ScriptedFailure(method.upper(), re.compile(path_regex), status, times, message,
+                                              None, after=True))
+
     def fail_job(self, path_regex: str, message: str) -> None:
         """The next job started on a matching route ends with status failed."""
         self._job_failures.append((re.compile(path_regex), message))
@@ -219,10 +227,11 @@ class VideoDBEmulator:
                 return 200, {"success": True, "status": "processing", "data": {"percentage": percentage}}, {}
         return 200, job.outcome, {}
 
-    def _scripted(self, method: str, path: str) -> Reply | None:
+    def _scripted(self, method: str, path: str, after: bool = False) -> Reply | None:
         with self._lock:
             for failure in self._failures:
-                if failure.times > 0 and failure.method == method and failure.pattern.fullmatch(path):
+                if (failure.times > 0 and failure.after == after and failure.method == method
+                        and failure.pattern.fullmatch(path)):
                     failure.times -= 1
                     headers = {"Retry-After": failure.retry_after} if failure.retry_after is not None else {}
                     return failure.status, {"success": False, "message": failure.message}, headers
@@ -247,7 +256,8 @@ class VideoDBEmulator:
         for route_method, pattern, handler in _ROUTES:
             match = pattern.fullmatch(path)
             if route_method == method and match:
-                return handler(self, query, body, *match.groups())
+                reply = handler(self, query, body, *match.groups())
+                return self._scripted(method, path, after=True) or reply
         return error(404, f"no route {method} /{path}")
 
 

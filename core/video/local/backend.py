@@ -43,6 +43,7 @@ from core.video.backend import (
 )
 from core.video.local import ffmpeg
 from core.video.local.layout import Layout
+from core.video.local.links import LinkSigner
 from core.video.local.safe_fetch import SafeFetcher
 from core.video.local.spoken_search import Document, search, tokens
 from core.video.local.store import LocalStore
@@ -91,9 +92,10 @@ class LocalBackend(VideoBackend):
         whisper_model: str = DEFAULT_MODEL,
         ffmpeg_binary: str | None = None,
         allow_private_urls: bool = False,
+        links: LinkSigner | None = None,
     ) -> None:
         self.store = LocalStore(sessionmaker)
-        self.layout = Layout(Path(data_dir))
+        self.layout = Layout(Path(data_dir), links)
         self.public_url = public_url
         self.max_upload_bytes = max_upload_bytes
         self.transcriber = Transcriber(whisper_model)
@@ -149,8 +151,12 @@ class LocalBackend(VideoBackend):
 
     async def delete_video(self, collection_id: str, video_id: str) -> None:
         row = await self._video(collection_id, video_id)
+        renders = await self.store.streams_of_video(collection_id, video_id)  # their links stop working too
         await self.store.delete_video(collection_id, video_id)
+        for render in renders:
+            await self.store.delete_stream(render.id)
         paths = [self.layout.absolute(row.file_path), self.layout.thumbnail(collection_id, video_id)]
+        paths += [self.layout.absolute(render.file_path) for render in renders]
         frames = self.layout.collection_dir(collection_id) / "frames"
         paths += list(frames.glob(f"{video_id}-*.jpg")) if frames.is_dir() else []
         for path in paths:

@@ -8,7 +8,8 @@
 
 Only `<data_dir>/media` is served (at /media/...), so the database and work files
 under the data directory never are. The database stores paths relative to the data
-directory; absolute links are built when returned, from the media server's base URL.
+directory; absolute links are built when returned, from the media server's base URL,
+and signed so they expire (see `links.py`).
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from core.video.local.links import LinkSigner
+
 _ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 class Layout:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, links: LinkSigner | None = None) -> None:
         self.data_dir = data_dir
+        self.links = links or LinkSigner()
         self.media_root = data_dir / "media"
         self.tmp_root = data_dir / "tmp"
 
@@ -47,12 +51,11 @@ class Layout:
     def absolute(self, stored: str) -> Path:
         return self.data_dir / stored
 
-    def media_url(self, base_url: str, path: Path) -> str:
-        return f"{base_url.rstrip('/')}/media/{path.relative_to(self.media_root).as_posix()}"
+    def media_url(self, base_url: str, path: Path, expires: int | None = None) -> str:
+        return self.links.sign(base_url, f"/media/{path.relative_to(self.media_root).as_posix()}", expires)
 
-    @staticmethod
-    def watch_url(base_url: str, item_id: str) -> str:
-        return f"{base_url.rstrip('/')}/watch/{item_id}"
+    def watch_url(self, base_url: str, item_id: str, expires: int | None = None) -> str:
+        return self.links.sign(base_url, f"/watch/{item_id}", expires)
 
 
 def is_id(value: str) -> bool:

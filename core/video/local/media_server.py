@@ -5,7 +5,10 @@
     GET /healthz        "ok"
 
 Links are absolute, built from MEDIA_PUBLIC_URL (or this server's own address), so the
-page works wherever the base URL points (a tunnel, a reverse proxy, localhost).
+page works wherever the base URL points (a tunnel, a reverse proxy, localhost). /media
+and /watch answer only signed links that have not expired (`links.py`): a wrong
+signature is a 404, an expired link a 410 page that says so. Answers are cached
+privately, never past the link's expiry, and a page never sends its link on as a Referer.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from core.video.local.layout import is_id
+from core.video.local.links import Check, Verdict
 
 if TYPE_CHECKING:
     from core.video.local.backend import LocalBackend, WatchItem
@@ -47,8 +51,25 @@ def create_media_app(backend: LocalBackend) -> web.Application:
     return app
 
 
+EXPIRED_PAGE = (
+    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Link expired</title></head>"
+    "<body><h1>This link has expired</h1><p>Ask the bot for the video again to get a fresh link.</p></body></html>"
+)
+PRIVATE = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
+
+
 def _not_found() -> web.Response:
-    return web.Response(status=404, text=NOT_FOUND_PAGE, content_type="text/html")
+    return web.Response(status=404, text=NOT_FOUND_PAGE, content_type="text/html", headers=PRIVATE)
+
+
+def _refused(verdict: Verdict) -> web.Response:
+    if verdict.check is Check.expired:
+        return web.Response(status=410, text=EXPIRED_PAGE, content_type="text/html", headers=PRIVATE)
+    return _not_found()
+
+
+def _cache(backend: LocalBackend, verdict: Verdict) -> dict[str, str]:
+    return {**PRIVATE, "Cache-Control": f"private, max-age={backend.layout.links.max_age(verdict.expires)}"}
 
 
 def resolve_media_path(media_root: Path, relative: str) -> Path | None:
@@ -64,39 +85,45 @@ def resolve_media_path(media_root: Path, relative: str) -> Path | None:
 
 async def serve_media(request: web.Request) -> web.StreamResponse:
     backend = request.app[BACKEND_KEY]
-    path = resolve_media_path(backend.layout.media_root, request.match_info["path"])
+    relative = request.match_info["path"]
+    verdict = backend.layout.links.verify(f"/media/{relative}", request.query)
+    if verdict.check is not Check.ok:
+        return _refused(verdict)
+    path = resolve_media_path(backend.layout.media_root, relative)
     if path is None:
         return _not_found()
     content_type = CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream")
-    return web.FileResponse(path, headers={
-        "Content-Type": content_type, "Cache-Control": "public, max-age=3600",
-        "X-Content-Type-Options": "nosniff",
-    })
+    return web.FileResponse(path, headers={"Content-Type": content_type, **_cache(backend, verdict)})
 
 
 async def watch_page(request: web.Request) -> web.Response:
     backend = request.app[BACKEND_KEY]
     item_id = request.match_info["item_id"]
+    verdict = backend.layout.links.verify(f"/watch/{item_id}", request.query)
+    if verdict.check is not Check.ok:
+        return _refused(verdict)
     item = await backend.watch_item(item_id) if is_id(item_id) else None
     if item is None or not item.video_path.is_file():
         return _not_found()
-    return web.Response(text=render_watch_page(backend, item), content_type="text/html")
+    return web.Response(text=render_watch_page(backend, item, verdict.expires), content_type="text/html",
+                        headers=_cache(backend, verdict))
 
 
-def render_watch_page(backend: LocalBackend, item: WatchItem) -> str:
+def render_watch_page(backend: LocalBackend, item: WatchItem, expires: int | None = None) -> str:
+    """The player page; the links on it expire with the page's own link."""
     from core.video.local.backend import fmt_time
 
     base = backend.public_url()
     layout = backend.layout
-    video_url = layout.media_url(base, item.video_path)
+    video_url = layout.media_url(base, item.video_path, expires)
     image_tags, poster = "", ""
     if item.thumbnail_path is not None:
-        image_url = html.escape(layout.media_url(base, item.thumbnail_path), quote=True)
+        image_url = html.escape(layout.media_url(base, item.thumbnail_path, expires), quote=True)
         image_tags = f'<meta property="og:image" content="{image_url}">\n'
         poster = f' poster="{image_url}"'
     return PLAYER.substitute(
         title=html.escape(item.title, quote=True),
-        page_url=html.escape(layout.watch_url(base, item.id), quote=True),
+        page_url=html.escape(layout.watch_url(base, item.id, expires), quote=True),
         video_url=html.escape(video_url, quote=True),
         video_type=CONTENT_TYPES.get(item.video_path.suffix.lower(), "video/mp4"),
         duration_s=str(round(item.duration)),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -113,9 +114,29 @@ def check_url(url: str, policy: AddressPolicy) -> None:
     try:
         address = ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:
-        return  # a name: checked by CheckedResolver at connection time
+        address = _legacy_ipv4(host)
+        if address is None:
+            return  # a name: checked by CheckedResolver at connection time
+        if policy(address):
+            raise UnsafeURL(f"{host!r} is an unusual way to write the address {address}; "
+                            "please use the usual form or the site's name.")
     if not policy(address):
         raise UnsafeURL(f"I won't fetch from {address}: it is a private or reserved address.")
+
+
+_NUMERIC_HOST = re.compile(r"^[0-9a-fA-FxX.]+$")
+
+
+def _legacy_ipv4(host: str) -> ipaddress.IPv4Address | None:
+    """The address behind a non-canonical IPv4 spelling (`2130706433`, `0x7f.1`, `127.1`,
+    `127.0.0.1.`), which resolvers accept (inet_aton) but `ipaddress` and aiohttp do not."""
+    candidate = host.rstrip(".")
+    if not candidate[:1].isdigit() or not _NUMERIC_HOST.match(candidate):
+        return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(candidate))
+    except OSError:
+        return None
 
 
 class SafeFetcher:

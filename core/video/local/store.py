@@ -108,6 +108,13 @@ class LocalStore:
                 raise
             return existing
 
+    async def streams_of_video(self, collection_id: str, video_id: str) -> list[LocalStreamRow]:
+        """The renders (clips, compilations) cut from this video."""
+        async with self._sessions() as db:
+            rows = (await db.execute(select(LocalStreamRow).where(
+                LocalStreamRow.collection_id == collection_id))).scalars().all()
+        return [row for row in rows if any(piece[0] == video_id for piece in (row.spec or {}).get("pieces", []))]
+
     async def delete_stream(self, stream_id: str) -> None:
         async with self._sessions.begin() as db:
             await db.execute(delete(LocalStreamRow).where(LocalStreamRow.id == stream_id))

@@ -1,7 +1,8 @@
 """VideoDB behind our async `VideoBackend`, using the real (blocking) videodb SDK.
 
 Every SDK call runs in a worker thread with its own Connection (see `pool`), and
-`_call` wraps it in our retry policy (see `retry`). Each operation fetches its
+`_call` wraps it in our retry policy (see `retry`; tenacity runs it): reads are retried,
+writes only when trying again cannot do them twice. Each operation fetches its
 Collection with `conn.get_collection(id)` inside the worker and passes it along
 explicitly: we never rely on the Connection's shared `collection_id`, never use
 `conn.upload`, and never call `.play()` (it opens a browser).
@@ -12,14 +13,14 @@ to Search V2, which does not see `index_spoken_words` indexes.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import tempfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from videodb.audio import Audio
 from videodb.client import Connection
 from videodb.collection import Collection
@@ -44,13 +45,14 @@ from core.video.backend import (
     no_progress,
 )
 from core.video.videodb import mapping
-from core.video.videodb.pool import ConnectionPool
+from core.video.videodb.pool import CallFailed, ConnectionPool
 from core.video.videodb.retry import (
+    Effect,
     backoff_delay,
     is_already_indexed,
     is_not_found,
     is_not_indexed,
-    is_transient,
+    may_retry,
     status_of,
     to_backend_error,
 )
@@ -98,29 +100,57 @@ class VideoDBBackend(VideoBackend):
 
     # the one door to the SDK ---------------------------------------------------------------
     async def _call(self, label: str, fn: Callable[[Connection], T], progress: ProgressFn | None = None,
-                    message: str | None = None) -> T:
-        """Run `fn` in a worker; retry 429/5xx with backoff; map SDK errors to ours.
+                    message: str | None = None, *, effect: Effect = Effect.read,
+                    find: Callable[[], Awaitable[T | None]] | None = None) -> T:
+        """Run `fn` in a worker, retry what is safe to retry, map SDK errors to ours.
 
-        `label` names the operation in logs; `message` (default: the label) goes with
-        the poll percentages sent to `progress`.
+        `label` names the operation in logs; `message` (default: the label) goes with the
+        poll percentages sent to `progress`. A write that may have reached VideoDB is tried
+        again only with `find`, which first looks for its result and returns it if it is there.
         """
-        attempt = 0
-        while True:
-            try:
-                return await self._pool.run(fn, progress, message or label)
-            except VideodbError as exc:
-                if is_transient(exc) and attempt < self._max_retries:
-                    delay = backoff_delay(exc, attempt, self._retry_base_delay)
-                    attempt += 1
-                    log.warning("VideoDB %s: HTTP %s, retry %d/%d in %.2fs",
-                                label, status_of(exc) or "error", attempt, self._max_retries, delay)
-                    await asyncio.sleep(delay)
-                    continue
-                error = to_backend_error(exc, self._secret, attempt + 1)
-                log.warning("VideoDB %s failed: %s", label, error.user_message)
-                if isinstance(exc, AuthenticationError):
-                    raise error from None
-                raise error from exc
+        look_first = False
+
+        def retryable(exc: BaseException) -> bool:
+            return isinstance(exc, CallFailed) and may_retry(exc.error, effect, exc.may_have_written,
+                                                             find is not None)
+
+        retrying = AsyncRetrying(stop=stop_after_attempt(self._max_retries + 1), wait=self._backoff,
+                                 retry=retry_if_exception(retryable), before_sleep=self._log_retry(label),
+                                 reraise=True)
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    if look_first and find is not None:
+                        found = await find()
+                        if found is not None:
+                            log.info("VideoDB %s: done after all (its answer was lost); not repeated", label)
+                            return found
+                    try:
+                        return await self._pool.run(fn, progress, message or label)
+                    except CallFailed as failed:
+                        look_first = look_first or failed.may_have_written
+                        raise
+        except CallFailed as failed:
+            exc = failed.error
+            maybe_done = effect is Effect.write and failed.may_have_written and find is None
+            error = to_backend_error(exc, self._secret, retrying.statistics.get("attempt_number", 1), maybe_done)
+            log.warning("VideoDB %s failed: %s", label, error.user_message)
+            raise error from (None if isinstance(exc, AuthenticationError) else exc)
+        raise AssertionError("unreachable: tenacity re-raises the last failure")
+
+    def _backoff(self, state: RetryCallState) -> float:
+        failed = state.outcome.exception() if state.outcome else None
+        error = failed.error if isinstance(failed, CallFailed) else failed
+        return backoff_delay(error or Exception(), state.attempt_number - 1, self._retry_base_delay)
+
+    def _log_retry(self, label: str) -> Callable[[RetryCallState], None]:
+        def before_sleep(state: RetryCallState) -> None:
+            failed = state.outcome.exception() if state.outcome else None
+            error = failed.error if isinstance(failed, CallFailed) else failed
+            log.warning("VideoDB %s: HTTP %s, retry %d/%d in %.2fs", label,
+                        (status_of(error) if error else None) or "error", state.attempt_number, self._max_retries,
+                        state.upcoming_sleep)
+        return before_sleep
 
     def _report(self, message: str, fraction: float | None = None) -> None:
         """From a worker: progress of the call running in this thread."""
@@ -128,11 +158,24 @@ class VideoDBBackend(VideoBackend):
 
     # collections -----------------------------------------------------------------------------
     async def create_collection(self, name: str, description: str = "") -> CollectionInfo:
+        def ids(conn: Connection) -> set[str]:
+            return {coll.id for coll in conn.get_collections()}
+
         def work(conn: Connection) -> CollectionInfo:
             coll = conn.create_collection(name=name, description=description)
             return CollectionInfo(id=coll.id, name=coll.name or name)
 
-        return await self._call("create collection", work)
+        before = await self._call("list collections", ids)
+
+        async def find() -> CollectionInfo | None:
+            """A collection of this name made since (the name carries the channel's key)."""
+            def look(conn: Connection) -> list[CollectionInfo]:
+                return [CollectionInfo(id=coll.id, name=coll.name or name) for coll in conn.get_collections()
+                        if coll.id not in before and coll.name == name]
+            made = await self._call("look for the new collection", look)
+            return made[0] if made else None
+
+        return await self._call("create collection", work, effect=Effect.write, find=find)
 
     async def get_collection(self, collection_id: str) -> CollectionInfo | None:
         def work(conn: Connection) -> CollectionInfo | None:
@@ -172,25 +215,33 @@ class VideoDBBackend(VideoBackend):
             _find(coll, video_id)
             coll.delete_video(video_id)
 
-        await self._call("delete video", work)
+        await self._call("delete video", work, effect=Effect.write)
 
     async def upload(self, collection_id: str, source: UploadSource, name: str | None = None,
                      progress: ProgressFn = no_progress) -> VideoInfo:
         _check_source(source)
         label = f"uploading {name or _describe(source)}…"
 
-        def work(conn: Connection) -> Video:
+        def work(conn: Connection) -> VideoInfo:
             coll = conn.get_collection(collection_id)
             if source.url:
-                return _as_video(coll.upload(url=source.url, name=name))
+                return mapping.video_info(_as_video(coll.upload(url=source.url, name=name)))
             if source.path is not None:
-                return _upload_file(coll, Path(source.path), name)
-            return _upload_bytes(coll, source.data or b"", source.filename, name)
+                return mapping.video_info(_upload_file(coll, Path(source.path), name))
+            return mapping.video_info(_upload_bytes(coll, source.data or b"", source.filename, name))
+
+        before = {video.id for video in await self.list_videos(collection_id)}
+
+        async def find() -> VideoInfo | None:
+            """The one video that appeared since (with our name, if we gave one)."""
+            new = [video for video in await self.list_videos(collection_id)
+                   if video.id not in before and (name is None or video.name == name)]
+            return new[0] if len(new) == 1 else None
 
         progress(label, 0.0)
-        video = await self._call("upload", work, progress, message=label)
+        video = await self._call("upload", work, progress, message=label, effect=Effect.write, find=find)
         progress("uploaded to VideoDB", 1.0)
-        return mapping.video_info(video)
+        return video
 
     # spoken words ------------------------------------------------------------------------------
     async def index_spoken_words(self, collection_id: str, video_id: str,
@@ -307,7 +358,7 @@ class VideoDBBackend(VideoBackend):
             return str(scene_index_id)
 
         progress("indexing scenes…", 0.0)
-        scene_index_id = await self._call("indexing scenes…", work, progress)
+        scene_index_id = await self._call("indexing scenes…", work, progress, effect=Effect.write)
         progress("scenes indexed", 1.0)
         return scene_index_id
 
@@ -334,7 +385,7 @@ class VideoDBBackend(VideoBackend):
                                        length=video.length or None)
 
         progress("adding subtitles…", None)
-        return await self._call("adding subtitles…", work, progress)
+        return await self._call("adding subtitles…", work, progress, effect=Effect.write)
 
     async def dub(self, collection_id: str, video_id: str, language_code: str,
                   progress: ProgressFn = no_progress) -> VideoInfo:
@@ -344,7 +395,7 @@ class VideoDBBackend(VideoBackend):
             return _as_video(coll.dub_video(video_id=video_id, language_code=language_code))
 
         progress(f"dubbing into {language_code}…", 0.0)
-        video = await self._call(f"dubbing into {language_code}…", work, progress)
+        video = await self._call(f"dubbing into {language_code}…", work, progress, effect=Effect.write)
         progress("dubbed", 1.0)
         return mapping.video_info(video)
 
@@ -355,7 +406,7 @@ class VideoDBBackend(VideoBackend):
                                         wait=True, poll_interval=self._job_poll_s)
             return ImageLink(url=_image_url(image))
 
-        return await self._call("generate image", work)
+        return await self._call("generate image", work, effect=Effect.write)
 
     async def generate_voice(self, collection_id: str, text: str, voice_name: str = "Default") -> StreamLink:
         def work(conn: Connection) -> StreamLink:
@@ -363,14 +414,14 @@ class VideoDBBackend(VideoBackend):
             audio = coll.generate_voice(text=text, voice_name=voice_name, wait=True, poll_interval=self._job_poll_s)
             return _audio_link(audio, "voice")
 
-        return await self._call("generate voice", work)
+        return await self._call("generate voice", work, effect=Effect.write)
 
     async def generate_music(self, collection_id: str, prompt: str, duration: float = 5) -> StreamLink:
         def work(conn: Connection) -> StreamLink:
             coll = conn.get_collection(collection_id)
             return _audio_link(coll.generate_music(prompt=prompt, duration=max(1, round(duration))), "music")
 
-        return await self._call("generate music", work)
+        return await self._call("generate music", work, effect=Effect.write)
 
     async def generate_video(self, collection_id: str, prompt: str, duration: float = 5) -> VideoInfo:
         seconds = round(duration)
@@ -381,7 +432,7 @@ class VideoDBBackend(VideoBackend):
             coll = conn.get_collection(collection_id)
             return _as_video(coll.generate_video(prompt=prompt, duration=seconds))
 
-        return mapping.video_info(await self._call("generate video", work))
+        return mapping.video_info(await self._call("generate video", work, effect=Effect.write))
 
 
 # worker-side helpers (they run in a pool thread) ---------------------------------------------------

@@ -5,10 +5,12 @@ bar, `collection_id`), so sharing one between threads is unsafe. Each worker of
 our `ThreadPoolExecutor` lazily builds its own, and every SDK call runs there,
 never on the event loop.
 
-Our connections differ from the SDK default in three ways, all through public
+Our connections differ from the SDK default in four ways, all through public
 `requests` seams: retries are left to our async retry layer (plain adapters, so a
-429/5xx reaches us with its response), the poll interval can be set per backend,
-and a response hook turns the SDK's poll percentages into progress reports.
+429/5xx reaches us with its response), the adapter notes whether a request that
+changes something may have reached VideoDB (so the retry layer knows whether trying
+again could do it twice), the poll interval can be set per backend, and a response
+hook turns the SDK's poll percentages into progress reports.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from typing import Any, TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from videodb.client import Connection
+from videodb.exceptions import VideodbError
 
 from core.video.backend import ProgressFn
 
@@ -31,15 +35,55 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Report = Callable[[str, float | None], None]
 _PROCESSING = ("processing", "in progress")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class CallFailed(Exception):
+    """An SDK call failed; `may_have_written` says whether a request that changes something
+    (POST, PUT, PATCH, DELETE) may have reached VideoDB during it."""
+
+    def __init__(self, error: VideodbError, may_have_written: bool) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.may_have_written = may_have_written
+
+
+def never_connected(exc: requests.RequestException) -> bool:
+    """True when the request provably never reached the server (no connection was made)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(exc, requests.exceptions.ConnectionError) and isinstance(
+        reason, NewConnectionError | ConnectTimeoutError)
+
+
+class _WriteTracking(HTTPAdapter):
+    """A plain adapter (no retries) that reports writes which may have reached VideoDB."""
+
+    def __init__(self, on_write: Callable[[], None]) -> None:
+        super().__init__(max_retries=0)
+        self._on_write = on_write
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        writes = (request.method or "GET").upper() not in SAFE_METHODS
+        try:
+            response = super().send(request, *args, **kwargs)
+        except requests.RequestException as exc:
+            if writes and not never_connected(exc):
+                self._on_write()
+            raise
+        if writes and response.status_code != 429:  # a 429 was refused, not carried out
+            self._on_write()
+        return response
 
 
 class _PooledConnection(Connection):
     """A videodb Connection owned by one worker thread."""
 
     def __init__(self, api_key: str, base_url: str, poll_interval: float | None,
-                 on_response: Callable[..., None]) -> None:
+                 on_response: Callable[..., None], on_write: Callable[[], None]) -> None:
         super().__init__(api_key=api_key, base_url=base_url)
-        plain = HTTPAdapter(max_retries=0)
+        plain = _WriteTracking(on_write)
         self.session.mount("http://", plain)
         self.session.mount("https://", plain)
         self.session.hooks["response"].append(on_response)
@@ -82,7 +126,10 @@ class ConnectionPool:
 
     async def run(self, fn: Callable[[Connection], T], progress: ProgressFn | None = None,
                   label: str = "") -> T:
-        """Run `fn` off the loop; progress reports hop back onto the loop."""
+        """Run `fn` off the loop; progress reports hop back onto the loop.
+
+        An SDK error comes back as `CallFailed`, saying whether a write may have reached VideoDB.
+        """
         loop = asyncio.get_running_loop()
         report = _on_loop(loop, progress) if progress is not None else None
         return await loop.run_in_executor(self._executor, self._call, fn, report, label)
@@ -104,15 +151,22 @@ class ConnectionPool:
     def _call(self, fn: Callable[[Connection], T], report: Report | None, label: str) -> T:
         self._local.report = report
         self._local.label = label
+        self._local.wrote = False
         try:
             return fn(self._connection())
+        except VideodbError as exc:
+            raise CallFailed(exc, self._local.wrote) from exc
         finally:
             self._local.report = None
+
+    def _note_write(self) -> None:
+        self._local.wrote = True
 
     def _connection(self) -> _PooledConnection:
         conn: _PooledConnection | None = getattr(self._local, "connection", None)
         if conn is None:
-            conn = _PooledConnection(self._api_key, self._base_url, self._poll_interval, self._on_response)
+            conn = _PooledConnection(self._api_key, self._base_url, self._poll_interval, self._on_response,
+                                     self._note_write)
             self._local.connection = conn
             with self._lock:
                 self._connections.append(conn)

@@ -4,12 +4,20 @@ The SDK has no 429 handling: a 429 or 5xx surfaces as `InvalidRequestError` with
 the `requests` response attached, so we read the status and Retry-After from it.
 A failed job also raises `InvalidRequestError`, but with the (HTTP 200) response of
 the call that started it, so it is never mistaken for a transient error.
+
+Retrying must never do a thing twice. A `read` (lookups, searches, streams, and
+calls VideoDB itself makes idempotent, like indexing) is retried on any transient
+failure. A `write` (it creates or bills something: uploads, collections, generation,
+dubbing) is retried only when no write reached VideoDB during the attempt (a 429, a
+connection never made, a failure before the write); if one may have, the caller
+looks the result up before trying again, or does not try again.
 """
 
 from __future__ import annotations
 
 import random
 import re
+from enum import Enum
 
 from videodb.exceptions import (
     AuthenticationError,
@@ -22,6 +30,18 @@ from core.errors import BackendError
 from core.retry_after import parse_retry_after
 
 TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+class Effect(Enum):
+    read = "read"  # no effect, or the same effect however often it runs
+    write = "write"  # creates or bills something: running it twice would do it twice
+
+
+def may_retry(exc: BaseException, effect: Effect, may_have_written: bool, can_look_up: bool) -> bool:
+    """Whether trying again is safe (for a write that may have landed, only after a look-up)."""
+    if not is_transient(exc):
+        return False
+    return effect is Effect.read or not may_have_written or can_look_up
 MAX_DELAY_S = 30.0
 _TRANSIENT_WORDS = ("Connection error", "Max retries exceeded")
 _NOT_INDEXED = re.compile(
@@ -94,8 +114,11 @@ def server_message(exc: BaseException, secret: str) -> str:
     return text or "no details given"
 
 
-def to_backend_error(exc: VideodbError, secret: str, attempts: int) -> BackendError:
-    """The one place SDK errors become messages a person can read."""
+def to_backend_error(exc: VideodbError, secret: str, attempts: int, maybe_done: bool = False) -> BackendError:
+    """The one place SDK errors become messages a person can read.
+
+    `maybe_done`: the request that changes something reached VideoDB and was not repeated.
+    """
     if isinstance(exc, AuthenticationError):
         return BackendError("VideoDB rejected the API key (HTTP 401). Check VIDEO_DB_API_KEY.")
     if isinstance(exc, RequestTimeoutError):
@@ -106,5 +129,8 @@ def to_backend_error(exc: VideodbError, secret: str, attempts: int) -> BackendEr
     if is_transient(exc):
         status = status_of(exc)
         what = f"HTTP {status}" if status else server_message(exc, secret)
+        if maybe_done:
+            return BackendError(f"VideoDB failed ({what}) after it received the request, so it may have been "
+                                "done anyway; I did not repeat it, so it is not done twice. Check before trying again.")
         return BackendError(f"VideoDB is busy or unavailable ({what}) after {attempts} attempts; try again later.")
     return BackendError(f"VideoDB: {server_message(exc, secret)}")

@@ -45,6 +45,19 @@ async def test_a_channel_whose_listing_hangs_gets_an_empty_answer_in_time() -> N
     assert time.monotonic() - started < 1.0
 
 
+async def test_finished_listings_and_old_channels_are_forgotten() -> None:
+    async def listing(key: ChannelKey, limit: int) -> list[VideoInfo]:
+        return [info(f"talk in {key.channel_id}")]
+
+    cache = VideoCache(listing, max_channels=3)
+    keys = [ChannelKey(platform="discord", workspace_id="1", channel_id=str(i)) for i in range(10)]
+    for key in keys:
+        assert [v.name for v in await cache.videos(key)] == [f"talk in {key.channel_id}"]
+    assert cache.refreshing == 0 and cache.channels == 3
+    assert [v.name for v in await cache.videos(keys[-1])] == ["talk in 9"]  # still in memory
+    assert cache.refreshing == 0
+
+
 def test_matching_prefers_title_prefixes() -> None:
     videos = [info("the quarterly review"), info("quarterly plan"), info("launch")]
     assert [v.name for v in matching(videos, "quart")] == ["quarterly plan", "the quarterly review"]

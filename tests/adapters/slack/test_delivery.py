@@ -11,7 +11,8 @@ from adapters.slack.delivery import DeliveryOptions, SlackPort
 from core.delivery.port import TurnRef
 from core.incoming import ThreadKey
 from core.messages import MsgStatus, OutputMessage, TextCard
-from tests.fakes.slack_api import TEAM_ID, FakeSlack
+from adapters.slack.app import web_client
+from tests.fakes.slack_api import BOT_TOKEN, TEAM_ID, FakeSlack, Scripted
 
 CHANNEL = "C100"
 THREAD = "1600000000.000100"
@@ -95,6 +96,36 @@ async def test_a_lost_card_is_posted_once_with_the_final_state(fake_slack: FakeS
     await observer.on_publish(message)
     cards = fake_slack.thread(CHANNEL, THREAD)
     assert len(cards) == 1 and "result" in cards[0].all_text()
+
+
+async def finish_a_turn(client: AsyncWebClient) -> None:
+    observer = SlackPort(client, DeliveryOptions(min_interval=0)).observer_for(turn(), Refs())
+    message = OutputMessage(turn_id="turn-1")
+    message.add_observer(observer)
+    message.push_update()
+    await asyncio.gather(*observer.pending())
+    message.status = MsgStatus.success
+    message.add_card(TextCard(text="result"))
+    await message.publish()
+
+
+async def test_a_post_whose_answer_was_lost_is_not_posted_again(fake_slack: FakeSlack) -> None:
+    """Slack posted the card but answered 500: the client does not retry the post, and the
+    final state is posted once at the end (one stale card at worst, never a storm)."""
+    fake_slack.script("chat.postMessage", Scripted(status=500, lost=True))
+    await finish_a_turn(web_client(BOT_TOKEN, fake_slack.api_url))
+    stale, final = fake_slack.thread(CHANNEL, THREAD)
+    assert "Queued" in stale.text and stale.edits == 0
+    assert "Done" in final.versions[0][0] and "result" in final.all_text()
+    assert fake_slack.calls("chat.postMessage") == 2
+
+
+async def test_a_rate_limited_post_is_retried_by_the_client(fake_slack: FakeSlack) -> None:
+    fake_slack.rate_limit("chat.postMessage", retry_after=0)
+    await finish_a_turn(web_client(BOT_TOKEN, fake_slack.api_url))
+    [card] = fake_slack.thread(CHANNEL, THREAD)
+    assert "result" in card.all_text() and card.edits >= 1
+    assert fake_slack.calls("chat.postMessage") == 2
 
 
 async def test_inline_clip_without_files_write_is_skipped_quietly(

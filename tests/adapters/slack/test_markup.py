@@ -33,3 +33,10 @@ def test_markdown_to_mrkdwn() -> None:
     assert markdown_to_mrkdwn(md) == (
         "*Results*\n*bold*, _it_, ~no~ and <https://x.test/w?a=1&b=2|the clip>\n• one\n`**code**` 1 &lt; 2"
     )
+
+
+def test_a_link_cannot_smuggle_a_token_through_its_url_or_label() -> None:
+    from adapters.slack.markup import link
+
+    made = link("https://x.test/<!channel>|<@U1>", "<!here>")
+    assert made == "<https://x.test/%3C!channel%3E%7C%3C@U1%3E|&lt;!here&gt;>"

@@ -14,6 +14,19 @@ from tests.core.agents.conftest import ContextFactory, no_card_left_running
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
+class CopyingFetcher:
+    """An attachment fetcher that "downloads" by copying a local video; remembers where to."""
+
+    def __init__(self, source: Path) -> None:
+        self.source = source
+        self.fetched: list[Path] = []
+
+    async def __call__(self, attachment: Attachment, dest: Path, max_bytes: int) -> Path:
+        self.fetched.append(dest)
+        shutil.copyfile(self.source, dest)
+        return dest
+
+
 async def test_upload_of_the_only_attachment_indexes_it_and_ends_with_a_video_card(
     make_ctx: ContextFactory, talk_video: Path
 ) -> None:
@@ -46,13 +59,8 @@ async def test_upload_of_the_only_attachment_indexes_it_and_ends_with_a_video_ca
 async def test_upload_fetches_an_attachment_without_a_local_copy_and_cleans_up(
     make_ctx: ContextFactory, talk_video: Path
 ) -> None:
-    fetched: list[Path] = []
-
-    async def fetch(attachment: Attachment, dest: Path, max_bytes: int) -> Path:
-        fetched.append(dest)
-        shutil.copyfile(talk_video, dest)
-        return dest
-
+    fetch = CopyingFetcher(talk_video)
+    fetched = fetch.fetched
     ctx = make_ctx(attachments=[Attachment(name="talk.mp4", url="https://files.example/talk.mp4")], fetch_attachment=fetch)
     result = await UploadAgent().safe_call(ctx, {"attachment": 1, "name": "Fetched talk", "index": False})
 
@@ -60,6 +68,19 @@ async def test_upload_fetches_an_attachment_without_a_local_copy_and_cleans_up(
     assert fetched and fetched[0].is_relative_to(ctx.work_dir)
     assert not fetched[0].exists()
     assert ctx.output.cards_of(VideoCard)[0].video.name == "Fetched talk"
+
+
+async def test_a_staged_copy_gone_with_its_turn_is_fetched_again_from_its_link(
+    make_ctx: ContextFactory, talk_video: Path, tmp_path: Path
+) -> None:
+    """A Retry of a Discord upload: the first turn deleted the staged file; the link still works."""
+    fetch = CopyingFetcher(talk_video)
+    fetched = fetch.fetched
+    gone = Attachment(name="talk.mp4", url="https://cdn.example/talk.mp4", local_path=str(tmp_path / "gone.mp4"))
+    ctx = make_ctx(attachments=[gone], fetch_attachment=fetch)
+    result = await UploadAgent().safe_call(ctx, {"attachment": 1, "index": False})
+    assert result.succeeded, result.message
+    assert len(fetched) == 1
 
 
 async def test_a_file_that_is_not_a_video_fails_with_a_clear_error_card(make_ctx: ContextFactory, tmp_path: Path) -> None:

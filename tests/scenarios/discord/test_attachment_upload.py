@@ -25,6 +25,8 @@ async def test_attachment_is_downloaded_indexed_and_playable(discord_bot: BotFac
     watch = link_urls(job)["▶ Watch"]
     async with bot.http.get(watch) as page:
         assert page.status == 200 and "<video" in await page.text()
+    incoming = bot.discord.staging_dir.parent
+    assert [p for p in incoming.rglob("*") if p.is_file()] == []  # the staged upload went with its turn
 
 
 async def test_a_file_that_is_not_a_video_is_refused(discord_bot: BotFactory, world: World) -> None:

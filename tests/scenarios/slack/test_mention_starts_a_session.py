@@ -18,6 +18,6 @@ async def test_mention_gets_one_reply_edited_to_the_answer(slack_bot: BotFactory
     assert fake_slack.calls("chat.postMessage") == 1
     assert card.edits >= 1  # posted as "queued", then edited
     assert "Queued" in card.versions[0][0] or "Working" in card.versions[0][0]
-    assert "Done" in card.text and "clip <video>" in card.all_text()
+    assert "Done" in card.text and "clip &lt;video&gt;" in card.all_text()  # escaped, as Slack expects
     assert f"<@{BOT_USER_ID}>" not in card.all_text()
     assert (CHANNEL, event["ts"], "eyes") in fake_slack.reactions

@@ -13,7 +13,7 @@ async def test_final_state_lands_through_429s(slack_bot: BotFactory, fake_slack:
     event = mention("C1", "help")
     await bot.send(event)
     card = await bot.final_card("C1", event["ts"], timeout=30)
-    assert "Done" in card.text and "clip <video>" in card.all_text()
+    assert "Done" in card.text and "clip &lt;video&gt;" in card.all_text()  # escaped, as Slack expects
     limited = [r for r in fake_slack.requests if r.method == "chat.update" and r.status == 429]
     assert len(limited) == 4
     assert limited[-1].at - limited[0].at >= 2.5  # Retry-After was honoured each time

@@ -22,7 +22,7 @@ async def test_follow_up_without_mention_continues_the_session(slack_bot: BotFac
     first = mention(CHANNEL, "my name is *Ann* &amp; I like <https://a.test/x|clips>")
     await bot.send(first)
     card = await bot.final_card(CHANNEL, first["ts"])
-    assert "my name is *Ann* & I like clips (https://a.test/x)" in card.all_text()
+    assert "my name is *Ann* &amp; I like clips (https://a.test/x)" in card.all_text()  # escaped, as Slack expects
 
     # Noise that must not start a turn: our own edits, a bot's post, a top-level message.
     await bot.send(message(CHANNEL, "edited", thread_ts=first["ts"], subtype="message_changed"))

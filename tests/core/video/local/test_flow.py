@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 
 import aiohttp
@@ -44,8 +45,8 @@ async def test_upload_records_the_video_with_links(library: Library, media: Medi
     assert talk.name == "Quarterly review" and talk.indexed
     assert talk.length == pytest.approx(probe_sync(media.talk).duration, abs=0.05)
     assert talk.stream_url and talk.stream_url.startswith(library.base_url + "/media/")
-    assert talk.player_url == f"{library.base_url}/watch/{talk.id}"
-    assert talk.thumbnail_url and talk.thumbnail_url.endswith(".jpg")
+    assert (talk.player_url or "").startswith(f"{library.base_url}/watch/{talk.id}?exp=")  # signed
+    assert talk.thumbnail_url and talk.thumbnail_url.split("?")[0].endswith(".jpg")
     assert uploaded.other.name == "pasta"
     listed = await library.backend.list_videos(library.collection_id)
     assert [video.id for video in listed] == [uploaded.silent.id, uploaded.other.id, uploaded.talk.id]
@@ -117,7 +118,7 @@ async def test_clip_is_frame_accurate_and_reports_real_bounds(library: Library, 
     assert link.duration == pytest.approx(probed.duration, abs=0.01)
     assert link.start == 1.25 and link.end == pytest.approx(1.25 + probed.duration, abs=0.01)
     assert link.size_bytes and link.stream_url.startswith(library.base_url + "/media/")
-    assert link.player_url == f"{library.base_url}/watch/{link.id}"
+    assert (link.player_url or "").startswith(f"{library.base_url}/watch/{link.id}?exp=")  # signed
     assert progress[-1] == 1.0
 
 
@@ -188,13 +189,13 @@ async def test_watch_pages_unfurl_with_open_graph_tags(library: Library, uploade
             assert response.status == 200 and response.content_type == "text/html"
         assert '<meta property="og:title" content="Quarterly review">' in page
         assert '<meta property="og:type" content="video.other">' in page
-        assert f'<meta property="og:video" content="{uploaded.talk.stream_url}">' in page
-        assert f'<meta property="og:image" content="{uploaded.talk.thumbnail_url}">' in page
-        assert f'<video controls preload="metadata" playsinline src="{uploaded.talk.stream_url}"' in page
+        assert f'<meta property="og:video" content="{escape(uploaded.talk.stream_url or "")}">' in page
+        assert f'<meta property="og:image" content="{escape(uploaded.talk.thumbnail_url or "")}">' in page
+        assert f'<video controls preload="metadata" playsinline src="{escape(uploaded.talk.stream_url or "")}"' in page
         async with client.get(clip.player_url or "") as response:
             page = await response.text()
             assert response.status == 200
-        assert f'<meta property="og:video" content="{clip.stream_url}">' in page
+        assert f'<meta property="og:video" content="{escape(clip.stream_url)}">' in page
         assert "0:02.0" in page  # the duration
 
 

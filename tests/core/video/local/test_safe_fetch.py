@@ -38,6 +38,18 @@ def test_check_url_refuses(url: str) -> None:
         check_url(url, is_public_address)
 
 
+@pytest.mark.parametrize("url", ["http://2130706433/", "http://0x7f.1/", "http://127.1/", "http://017700000001/",
+                                 "http://0x7f000001/", "http://127.0.0.1./"])
+async def test_odd_spellings_of_loopback_get_our_refusal(url: str, tmp_path: Path) -> None:
+    with pytest.raises(UnsafeURL, match=r"I won't fetch from 127\.0\.0\.1: it is a private or reserved address"):
+        await SafeFetcher(max_bytes=10).fetch(url, tmp_path / "out")
+
+
+def test_an_odd_spelling_of_a_public_address_is_refused_in_words() -> None:
+    with pytest.raises(UnsafeURL, match=r"unusual way to write the address 8\.8\.8\.8"):
+        check_url("http://134744072/v.mp4", is_public_address)
+
+
 def test_check_url_leaves_names_to_the_resolver() -> None:
     check_url("https://videos.example.com/a.mp4", is_public_address)
 
