@@ -49,25 +49,34 @@ class Spoken:
     end: float
 
 
-def make_timed_talk(path: Path, sentences: Sequence[str], *, gap: float = 0.8, tail: float = 0.8,
-                    size: str = "320x240", picture: str = "testsrc") -> list[Spoken]:
-    """A talk whose sentences are spoken at known times; returns those times."""
-    return run_sync(_timed_talk(path, sentences, gap, tail, size, picture))
+def make_timed_talk(path: Path, sentences: Sequence[str], *, gap: float | Sequence[float] = 0.8,
+                    tail: float = 0.8, size: str = "320x240", picture: str = "testsrc",
+                    noise: int = 0, audio_only: bool = False) -> list[Spoken]:
+    """A talk whose sentences are spoken at known times; returns those times.
+
+    `gap` is the silence before each sentence (one value, or one per sentence); `noise`
+    lays a hiss of that int16 amplitude under everything (a room's noise floor);
+    `audio_only` writes just the sound, in the format `path`'s suffix names (.wav, .mp3, .m4a…).
+    """
+    gaps = [gap] * len(sentences) if isinstance(gap, (int, float)) else list(gap)
+    return run_sync(_timed_talk(path, sentences, gaps, tail, size, picture, noise, audio_only))
 
 
-async def _timed_talk(path: Path, sentences: Sequence[str], gap: float, tail: float, size: str,
-                      picture: str) -> list[Spoken]:
+async def _timed_talk(path: Path, sentences: Sequence[str], gaps: Sequence[float], tail: float, size: str,
+                      picture: str, noise: int, audio_only: bool) -> list[Spoken]:
     with tempfile.TemporaryDirectory(prefix="talk-") as scratch:
         rate, samples, timeline = 22050, array.array("h"), []
         for index, sentence in enumerate(sentences):
             wav = Path(scratch) / f"s{index}.wav"
             await synthesize_speech(sentence, wav)
             rate, speech = _trimmed(wav)
-            samples.extend([0] * int(gap * rate))
+            samples.extend([0] * int(gaps[index] * rate))
             start = len(samples) / rate
             samples.extend(speech)
             timeline.append(Spoken(sentence, round(start, 3), round(len(samples) / rate, 3)))
         samples.extend([0] * int(tail * rate))
+        if noise:
+            _add_noise(samples, noise)
         joined = Path(scratch) / "talk.wav"
         with wave.open(str(joined), "wb") as out:
             out.setnchannels(1)
@@ -75,6 +84,9 @@ async def _timed_talk(path: Path, sentences: Sequence[str], gap: float, tail: fl
             out.setframerate(rate)
             out.writeframes(samples.tobytes())
         seconds = len(samples) / rate
+        if audio_only:
+            await ffmpeg.run_ffmpeg(ffmpeg.locate_ffmpeg(), ["-i", str(joined), str(path)])
+            return timeline
         await ffmpeg.run_ffmpeg(ffmpeg.locate_ffmpeg(), [
             "-f", "lavfi", "-i", f"{picture}=size={size}:rate=25", "-i", str(joined),
             "-map", "0:v", "-map", "1:a", "-t", f"{seconds:.3f}",
@@ -82,6 +94,15 @@ async def _timed_talk(path: Path, sentences: Sequence[str], gap: float, tail: fl
             *ffmpeg.AUDIO_CODEC_ARGS, *ffmpeg.MP4_ARGS, str(path),
         ])
     return timeline
+
+
+def _add_noise(samples: array.array[int], amplitude: int) -> None:
+    """Deterministic white noise of about `amplitude` under the whole signal."""
+    import numpy
+
+    signal = numpy.frombuffer(samples, dtype=numpy.int16).astype(numpy.int32)
+    hiss = numpy.random.default_rng(1234).normal(0, amplitude, signal.shape).astype(numpy.int32)
+    samples[:] = array.array("h", numpy.clip(signal + hiss, -32768, 32767).astype(numpy.int16).tobytes())
 
 
 def _trimmed(wav: Path) -> tuple[int, array.array[int]]:
