@@ -1,7 +1,8 @@
 """Where the local backend keeps files, and how their public links are built.
 
     <data_dir>/media/<collection>/<video>.mp4            uploaded originals
-    <data_dir>/media/<collection>/<video>.jpg            thumbnails (a frame at ~1 s)
+    <data_dir>/media/<collection>/<video>.jpg            pictures (a frame at ~1 s; an audio item's cover or waveform)
+    <data_dir>/media/<collection>/<video>.play.mp4       browser-playable copy, when the original isn't one
     <data_dir>/media/<collection>/streams/<stream>.mp4   clips and compilations
     <data_dir>/media/<collection>/frames/<video>-<ms>.jpg  frames
     <data_dir>/tmp/<random>/                             work in progress (removed after)
@@ -30,6 +31,9 @@ class Layout:
 
     def video_file(self, collection_id: str, video_id: str, suffix: str) -> Path:
         return self.collection_dir(collection_id) / f"{_checked(video_id)}{suffix}"
+
+    def playable_file(self, collection_id: str, video_id: str) -> Path:
+        return self.collection_dir(collection_id) / f"{_checked(video_id)}.play.mp4"
 
     def thumbnail(self, collection_id: str, video_id: str) -> Path:
         return self.collection_dir(collection_id) / f"{_checked(video_id)}.jpg"

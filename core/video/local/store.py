@@ -49,6 +49,13 @@ class LocalStore:
             return await db.scalar(select(LocalVideoRow).where(
                 LocalVideoRow.collection_id == collection_id, LocalVideoRow.id == video_id))
 
+    async def video_by_content(self, collection_id: str, content_sha256: str) -> LocalVideoRow | None:
+        """The video of this collection uploaded from exactly these bytes, if any."""
+        async with self._sessions() as db:
+            return await db.scalar(select(LocalVideoRow).where(
+                LocalVideoRow.collection_id == collection_id, LocalVideoRow.content_sha256 == content_sha256)
+                .order_by(LocalVideoRow.created_at).limit(1))
+
     async def video_by_id(self, video_id: str) -> LocalVideoRow | None:
         """Any collection: only for the public /watch page, which knows just the id."""
         async with self._sessions() as db:

