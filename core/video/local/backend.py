@@ -1,7 +1,7 @@
 """The local video backend: real video work on one machine, with no account.
 
-ffmpeg cuts and joins, faster-whisper transcribes, BM25 searches the spoken words,
-and the media server (`media_server.py`) makes the results playable links. Files
+ffmpeg cuts and joins, faster-whisper transcribes, BM25 and sentence embeddings search
+the spoken words (by word and by meaning, see `spoken_search.py`), and the media server (`media_server.py`) makes the results playable links. Files
 live under the data directory (see `layout.py`), metadata in the project database.
 """
 
@@ -45,7 +45,9 @@ from core.video.local import ffmpeg
 from core.video.local.digest import sha256_of
 from core.video.local.layout import Layout
 from core.video.local.safe_fetch import SafeFetcher
-from core.video.local.spoken_search import Document, search, tokens
+from core.video.local import embedder
+from core.video.local.search_index import NewSegment, SearchIndex
+from core.video.local.spoken_search import CANDIDATES, Document, fuse, query_terms, rank, tokens
 from core.video.local.store import LocalStore
 from core.video.local.transcriber import DEFAULT_MODEL, Transcriber
 
@@ -172,6 +174,8 @@ class LocalBackend(VideoBackend):
         paths += list(frames.glob(f"{video_id}-*.jpg")) if frames.is_dir() else []
         for path in paths:
             path.unlink(missing_ok=True)
+        if row.indexed:
+            await asyncio.to_thread(self._index(collection_id).delete_video, video_id)
 
     def _play_file(self, row: LocalVideoRow) -> Path:
         """What browsers get: the playable copy if there is one, else the original."""
@@ -394,6 +398,9 @@ class LocalBackend(VideoBackend):
             raise
 
     # spoken words ----------------------------------------------------------------------
+    def _index(self, collection_id: str) -> SearchIndex:
+        return SearchIndex(self.layout.index_file(collection_id))
+
     async def index_spoken_words(
         self, collection_id: str, video_id: str, progress: ProgressFn = no_progress
     ) -> None:
@@ -410,8 +417,29 @@ class LocalBackend(VideoBackend):
                             text=seg.text, words=[[round(w.start, 3), round(w.end, 3), w.text] for w in seg.words])
             for index, seg in enumerate(segments)
         ]
+        progress("Indexing what is said", None)
+        await self._add_to_index(collection_id, video_id, rows)  # first: a video marked indexed is searchable
         await self.store.replace_segments(video_id, rows)
         progress("Indexed", 1.0)
+
+    async def _add_to_index(self, collection_id: str, video_id: str, rows: Sequence[LocalSegmentRow]) -> None:
+        vectors = await embedder.embed([row.text for row in rows])
+        new = [NewSegment(row.idx, row.start, row.end, row.text, row.words, " ".join(tokens(row.text)))
+               for row in rows]
+        await asyncio.to_thread(self._index(collection_id).replace_video, video_id, new, vectors)
+
+    async def _sync_index(self, collection_id: str, indexed: dict[str, str]) -> SearchIndex:
+        """The collection's index with exactly its indexed videos (rebuilt from the database if needed)."""
+        index = self._index(collection_id)
+        present = await asyncio.to_thread(index.video_ids)
+        for video_id in present - indexed.keys():
+            await asyncio.to_thread(index.delete_video, video_id)
+        for video_id in indexed.keys() - present:
+            rows = await self.store.segments(video_id)
+            if rows:
+                log.info("adding an indexed video to the search index", extra={"video_id": video_id})
+                await self._add_to_index(collection_id, video_id, rows)
+        return index
 
     async def transcript(
         self, collection_id: str, video_id: str, start: float | None = None, end: float | None = None
@@ -426,18 +454,28 @@ class LocalBackend(VideoBackend):
     async def search_spoken(
         self, collection_id: str, query: str, video_id: str | None = None, limit: int = 10
     ) -> list[Shot]:
+        """By words and by meaning (see `spoken_search.py`); costs what matches, not the collection."""
         if video_id is not None:
             row = await self._video(collection_id, video_id)
             if not row.indexed:
                 raise NotIndexed(f"{row.name!r} isn't indexed yet: index its spoken words first.")
-        elif not any(video.indexed for video in await self.store.videos(collection_id)):
+        titles = await self.store.indexed_videos(collection_id)
+        if not titles:
             raise NotIndexed("No video in this channel has its spoken words indexed yet.")
-        documents = [
-            Document(video_id=segment.video_id, video_title=title, start=segment.start, end=segment.end,
-                     text=segment.text, words=segment.words)
-            for segment, title in await self.store.indexed_segments(collection_id, video_id)
-        ]
-        hits = await asyncio.to_thread(search, documents, query, limit)
+        if not tokens(query):
+            return []
+        index = await self._sync_index(collection_id, titles)
+        vector = (await embedder.embed([query]))[0]
+        lexical = await asyncio.to_thread(index.lexical, query_terms(query), CANDIDATES, video_id)
+        semantic = await asyncio.to_thread(index.semantic, vector, CANDIDATES, video_id)
+        fused = fuse(lexical, semantic)
+        found = await asyncio.to_thread(index.segments, fused)
+        documents = {
+            segment_id: Document(video_id=segment.video_id, video_title=titles[segment.video_id],
+                                 start=segment.start, end=segment.end, text=segment.text, words=segment.words)
+            for segment_id, segment in found.items() if segment.video_id in titles
+        }
+        hits = rank(documents, fused, query, {segment_id for segment_id, _score in lexical}, limit)
         return [Shot(video_id=hit.document.video_id, video_title=hit.document.video_title,
                      start=round(hit.start, 3), end=round(hit.end, 3), text=hit.document.text,
                      score=round(hit.score, 4)) for hit in hits]

@@ -5,6 +5,7 @@
     <data_dir>/media/<collection>/<video>.play.mp4       browser-playable copy, when the original isn't one
     <data_dir>/media/<collection>/streams/<stream>.mp4   clips and compilations
     <data_dir>/media/<collection>/frames/<video>-<ms>.jpg  frames
+    <data_dir>/index/<collection>.sqlite                 spoken-word search index (words and meaning)
     <data_dir>/tmp/<random>/                             work in progress (removed after)
 
 Only `<data_dir>/media` is served (at /media/...), so the database and work files
@@ -25,6 +26,7 @@ class Layout:
         self.data_dir = data_dir
         self.media_root = data_dir / "media"
         self.tmp_root = data_dir / "tmp"
+        self.index_root = data_dir / "index"
 
     def collection_dir(self, collection_id: str) -> Path:
         return self.media_root / _checked(collection_id)
@@ -43,6 +45,9 @@ class Layout:
 
     def frame_file(self, collection_id: str, video_id: str, at: float) -> Path:
         return self.collection_dir(collection_id) / "frames" / f"{_checked(video_id)}-{round(at * 1000)}.jpg"
+
+    def index_file(self, collection_id: str) -> Path:
+        return self.index_root / f"{_checked(collection_id)}.sqlite"
 
     def relative(self, path: Path) -> str:
         """The path stored in the database (relative to the data directory)."""

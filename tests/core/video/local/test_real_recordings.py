@@ -178,3 +178,38 @@ async def test_common_audio_formats_are_accepted(library: Library, tmp_path: Pat
     link = await library.backend.stream(collection, item.id, [(0.5, 2.5)])
     cut = probe_sync(Path(link.local_path or ""), deep=True)
     assert cut.has_video and cut.has_audio and cut.duration == pytest.approx(2.0, abs=0.1)
+
+
+async def test_a_spoken_question_in_other_words_finds_the_sentence(
+    library: Library, quiet: VideoInfo, quiet_meeting: Recording,
+) -> None:
+    shots = await library.backend.search_spoken(library.collection_id, "how much does it cost", quiet.id)
+    said = quiet_meeting.timeline[2]  # "The new pricing plan starts next month."
+    assert shots and abs(shots[0].start - said.start) <= TOLERANCE_S and abs(shots[0].end - said.end) <= TOLERANCE_S
+
+
+async def test_the_search_index_is_rebuilt_from_the_database_and_follows_deletions(
+    library: Library, quiet_meeting: Recording,
+) -> None:
+    backend = library.backend
+    collection = (await backend.create_collection("rebuild")).id
+    video = await _indexed_in(library, collection, quiet_meeting.path)
+    index_file = library.data_dir / "index" / f"{collection}.sqlite"
+    assert index_file.is_file()
+    for path in index_file.parent.glob(f"{collection}*"):  # an install from before the index, or a lost file
+        path.unlink()
+    from core.video.local.search_index import SearchIndex
+
+    SearchIndex(index_file).drop()
+    shots = await backend.search_spoken(collection, "slides to Maria")
+    assert shots and shots[0].video_id == video.id and index_file.is_file()
+    await backend.delete_video(collection, video.id)
+    other = await backend.upload(collection, UploadSource(path=make_tone(library.data_dir.parent / "t.wav", 2.0)))
+    await backend.index_spoken_words(collection, other.id)
+    assert await backend.search_spoken(collection, "slides to Maria") == []
+
+
+async def _indexed_in(library: Library, collection: str, path: Path) -> VideoInfo:
+    video = await library.backend.upload(collection, UploadSource(path=path))
+    await library.backend.index_spoken_words(collection, video.id)
+    return video
