@@ -130,7 +130,8 @@ class LocalBackend(VideoBackend):
             try:
                 self._ffmpeg = ffmpeg.locate_ffmpeg(self._ffmpeg_setting)
             except ffmpeg.FFmpegError as exc:
-                raise BackendError(f"ffmpeg is not available: {exc}") from exc
+                log.error("ffmpeg is not available: %s", exc)  # may name FFMPEG_BINARY's path: the log only
+                raise BackendError("ffmpeg is not available on this machine (the bot's log says why).") from exc
             log.info("using ffmpeg at %s", self._ffmpeg)
         return self._ffmpeg
 

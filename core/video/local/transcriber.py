@@ -96,7 +96,10 @@ def _load(name: str) -> Any:
         try:
             model = WhisperModel(source, device="cpu", compute_type="int8")
         except Exception as exc:
-            raise BackendError(f"Could not load the Whisper model {name!r}: {exc}") from exc
+            log.error("could not load Whisper model %s: %s", name, exc)  # the detail names folders: log only
+            shown = Path(name).name if Path(name).is_absolute() else name
+            raise BackendError(f"Could not load the Whisper model {shown!r} (WHISPER_MODEL); "
+                               "the bot's log says why.") from exc
         _models[name] = model
         return model
 
@@ -170,8 +173,14 @@ def _transcribe(name: str, path: Path, on_fraction: Callable[[float], None],
     with _run_lock:
         if stop.is_set():
             raise Stopped()
-        raw_segments, info = model.transcribe(str(path), **TRANSCRIBE_OPTIONS)
-        return clean(raw_segments, float(info.duration or 0.0), on_fraction, stop)
+        try:
+            raw_segments, info = model.transcribe(str(path), **TRANSCRIBE_OPTIONS)
+            return clean(raw_segments, float(info.duration or 0.0), on_fraction, stop)
+        except (Stopped, BackendError):
+            raise
+        except Exception as exc:  # PyAV's and CTranslate2's errors name our files: the log only
+            log.error("transcription failed: %s", exc)
+            raise BackendError("Whisper couldn't read the sound of this file.") from exc
 
 
 class Transcriber:
