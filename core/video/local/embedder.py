@@ -8,8 +8,11 @@ Why our own forward pass: no torch-free runtime ships this model (the package ho
 safetensors, not an ONNX graph, and exporting one needs torch). MiniLM is a 6-layer
 BERT; the pass below is that architecture, tokenised by `tokenizers` (the model's own
 tokenizer.json), mean-pooled and L2-normalised exactly as sentence-transformers does.
-numpy's matrix products release the GIL and use every core; about 300 sentences a
-second on 2 cores, a few milliseconds for one query.
+numpy's matrix products release the GIL. BLAS runs them on one thread (threadpoolctl,
+set when the model loads): these products are small, and on a machine whose cores
+Whisper and ffmpeg already keep busy, more BLAS threads made a one-line query 30-50x
+slower (waiting for each other) and a batch no faster. About 100 sentences a second,
+10-20 ms for one query.
 """
 
 from __future__ import annotations
@@ -145,6 +148,9 @@ def load() -> MiniLM:
             if actual != WEIGHTS_SHA256:
                 raise BackendError(f"The embedding model failed its checksum ({actual[:12]}…); reinstall {PACKAGE}.")
             log.info("loading the embedding model all-MiniLM-L6-v2")
+            from threadpoolctl import threadpool_limits
+
+            threadpool_limits(1, user_api="blas")
             _model = MiniLM(folder)
         return _model
 
