@@ -34,7 +34,7 @@ from core.storage import database  # noqa: E402
 from core.video.backend import ShotRef, UploadSource  # noqa: E402
 from core.video.local import LocalBackend, ffmpeg  # noqa: E402
 from core.video.local.sample import DEFAULT_TALK, make_sample_talk  # noqa: E402
-from core.video.local.transcriber import _load  # noqa: E402
+from core.video.local.transcriber import TRANSCRIBE_OPTIONS, _load  # noqa: E402
 from tests.helpers.media import make_timed_talk  # noqa: E402
 
 REPEATS = 5
@@ -178,7 +178,7 @@ async def main(minutes: float, keep: Path | None, only: str | None, pause_minute
     model = await asyncio.to_thread(_load, backend.transcriber.model)
 
     def whisper_alone() -> int:
-        segments, _info = model.transcribe(str(source), language="en", beam_size=1, word_timestamps=True)
+        segments, _info = model.transcribe(str(source), **TRANSCRIBE_OPTIONS)
         return len(list(segments))
 
     raw_index = await timed(lambda: asyncio.to_thread(whisper_alone))

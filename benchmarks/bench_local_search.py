@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.video.local import embedder  # noqa: E402
 from core.video.local.search_index import NewSegment, SearchIndex  # noqa: E402
-from core.video.local.spoken_search import CANDIDATES, Document, fuse, query_terms, rank  # noqa: E402
+from core.video.local.spoken_search import CANDIDATES, fuse, query_terms, rank  # noqa: E402
 
 SYLLABLES = ["ka", "lo", "mi", "ren", "to", "sha", "vi", "dor", "pel", "qu", "an", "es", "tri", "bo", "nu", "ge"]
 TOPICS = ["budget", "pricing", "hiring", "release", "outage", "design", "sales", "travel", "security", "support"]
@@ -81,8 +81,7 @@ def query_once(index: SearchIndex, query: str) -> dict[str, float]:
     times["meaning (graph)"] = time.perf_counter() - mark
     mark = time.perf_counter()
     fused = fuse(lexical, semantic)
-    documents = {i: Document(s.video_id, s.video_id, s.start, s.end, s.text, s.words)
-                 for i, s in index.segments(fused).items()}
+    documents = index.segments(fused)
     rank(documents, fused, query, {i for i, _ in lexical}, 10)
     times["fuse + read hits"] = time.perf_counter() - mark
     times["total"] = time.perf_counter() - started

@@ -47,7 +47,7 @@ from core.video.local.layout import Layout
 from core.video.local.safe_fetch import SafeFetcher
 from core.video.local import embedder
 from core.video.local.search_index import NewSegment, SearchIndex
-from core.video.local.spoken_search import CANDIDATES, Document, fuse, query_terms, rank, tokens
+from core.video.local.spoken_search import CANDIDATES, fuse, query_terms, rank, tokens
 from core.video.local.store import LocalStore
 from core.video.local.transcriber import DEFAULT_MODEL, Transcriber
 
@@ -471,11 +471,8 @@ class LocalBackend(VideoBackend):
         semantic = await asyncio.to_thread(index.semantic, vector, CANDIDATES, video_id)
         fused = fuse(lexical, semantic)
         found = await asyncio.to_thread(index.segments, fused)
-        documents = {
-            segment_id: Document(video_id=segment.video_id, video_title=titles[segment.video_id],
-                                 start=segment.start, end=segment.end, text=segment.text, words=segment.words)
-            for segment_id, segment in found.items() if segment.video_id in titles
-        }
+        documents = {segment_id: replace(segment, video_title=titles[segment.video_id])
+                     for segment_id, segment in found.items() if segment.video_id in titles}
         hits = rank(documents, fused, query, {segment_id for segment_id, _score in lexical}, limit)
         return [Shot(video_id=hit.document.video_id, video_title=hit.document.video_title,
                      start=round(hit.start, 3), end=round(hit.end, 3), text=hit.document.text,

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from core.video.local.embedder import DIMENSIONS
+from core.video.local.spoken_search import Document
 
 log = logging.getLogger(__name__)
 
@@ -45,16 +46,6 @@ CREATE TABLE IF NOT EXISTS changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, segme
 """
 SAVE_EVERY = 5_000  # changes applied to a graph before it is written to disk again
 GRAPH_DTYPE = "f16"  # half the memory of f32; recall on these unit vectors is unchanged
-
-
-@dataclass(frozen=True)
-class IndexedSegment:
-    id: int
-    video_id: str
-    start: float
-    end: float
-    text: str
-    words: list[list[object]]
 
 
 @dataclass(frozen=True)
@@ -139,7 +130,8 @@ class SearchIndex:
         with closing(self._connect()) as db:
             return {row[0] for row in db.execute("SELECT DISTINCT video_id FROM segments")}
 
-    def segments(self, ids: Iterable[int]) -> dict[int, IndexedSegment]:
+    def segments(self, ids: Iterable[int]) -> dict[int, Document]:
+        """The stored segments by id (titles are the project database's: left empty here)."""
         wanted = list(ids)
         if not wanted:
             return {}
@@ -147,7 +139,7 @@ class SearchIndex:
         with closing(self._connect()) as db:
             rows = db.execute(f"SELECT id, video_id, start, end_, text, words FROM segments WHERE id IN ({marks})",
                               wanted)
-            return {row[0]: IndexedSegment(row[0], row[1], row[2], row[3], row[4], json.loads(row[5])) for row in rows}
+            return {row[0]: Document(row[1], "", row[2], row[3], row[4], json.loads(row[5])) for row in rows}
 
     # queries ---------------------------------------------------------------------------
     def lexical(self, terms: Sequence[str], limit: int, video_id: str | None = None) -> list[tuple[int, float]]:

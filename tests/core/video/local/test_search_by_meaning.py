@@ -14,7 +14,7 @@ import pytest
 from core.video.local import embedder
 from core.video.local.digest import sha256_of
 from core.video.local.search_index import NewSegment, SearchIndex
-from core.video.local.spoken_search import CANDIDATES, Document, fuse, query_terms, rank, tokens
+from core.video.local.spoken_search import CANDIDATES, fuse, query_terms, rank, tokens
 
 MEETING = {
     "m1": [
@@ -48,8 +48,7 @@ def search(index: SearchIndex, query: str, video_id: str | None = None) -> list[
     lexical = index.lexical(query_terms(query), CANDIDATES, video_id)
     semantic = index.semantic(embedder.embed_sync([query])[0], CANDIDATES, video_id)
     fused = fuse(lexical, semantic)
-    documents = {i: Document(s.video_id, s.video_id, s.start, s.end, s.text, s.words)
-                 for i, s in index.segments(fused).items()}
+    documents = index.segments(fused)
     return [hit.document.text for hit in rank(documents, fused, query, {i for i, _ in lexical}, 10)]
 
 
