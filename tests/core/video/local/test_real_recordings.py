@@ -213,3 +213,12 @@ async def _indexed_in(library: Library, collection: str, path: Path) -> VideoInf
     video = await library.backend.upload(collection, UploadSource(path=path))
     await library.backend.index_spoken_words(collection, video.id)
     return video
+
+
+async def test_an_audio_original_downloads_with_its_own_type(library: Library, tmp_path: Path) -> None:
+    path = make_tone(tmp_path / "memo.mp3", 2.0)
+    collection = (await library.backend.create_collection("memos")).id
+    item = await library.backend.upload(collection, UploadSource(path=path))
+    async with aiohttp.ClientSession() as client, client.get(item.download_url or "") as response:
+        assert response.status == 200 and response.content_type == "audio/mpeg"
+        assert await response.read() == path.read_bytes()
