@@ -435,11 +435,9 @@ class LocalBackend(VideoBackend):
         present = await asyncio.to_thread(index.video_ids)
         for video_id in present - indexed.keys():
             await asyncio.to_thread(index.delete_video, video_id)
-        for video_id in indexed.keys() - present:
-            rows = await self.store.segments(video_id)
-            if rows:
-                log.info("adding an indexed video to the search index", extra={"video_id": video_id})
-                await self._add_to_index(collection_id, video_id, rows)
+        for video_id in indexed.keys() - present:  # also a video with nothing said: it is recorded as such
+            log.info("adding an indexed video to the search index", extra={"video_id": video_id})
+            await self._add_to_index(collection_id, video_id, await self.store.segments(video_id))
         return index
 
     async def transcript(

@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS segments (
 );
 CREATE INDEX IF NOT EXISTS segments_video ON segments (video_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS words_fts USING fts5 (terms, tokenize = 'unicode61');
+CREATE TABLE IF NOT EXISTS videos (video_id TEXT PRIMARY KEY, segments INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, segment_id INTEGER NOT NULL,
                                     added INTEGER NOT NULL);
 """
@@ -104,6 +105,7 @@ class SearchIndex:
                          json.dumps(list(segment.words)), np.asarray(vector, dtype=np.float32).tobytes()))
                     db.execute("INSERT INTO words_fts (rowid, terms) VALUES (?, ?)", (cursor.lastrowid, segment.terms))
                     db.execute("INSERT INTO changes (segment_id, added) VALUES (?, 1)", (cursor.lastrowid,))
+                db.execute("INSERT INTO videos (video_id, segments) VALUES (?, ?)", (video_id, len(segments)))
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -117,6 +119,7 @@ class SearchIndex:
 
     @staticmethod
     def _delete(db: sqlite3.Connection, video_id: str) -> None:
+        db.execute("DELETE FROM videos WHERE video_id = ?", (video_id,))
         ids = [row[0] for row in db.execute("SELECT id FROM segments WHERE video_id = ?", (video_id,))]
         if not ids:
             return
@@ -125,10 +128,11 @@ class SearchIndex:
         db.execute("DELETE FROM segments WHERE video_id = ?", (video_id,))
 
     def video_ids(self) -> set[str]:
+        """The videos in the index (one row each: costs the number of videos, not of segments)."""
         if not self.path.exists():
             return set()
         with closing(self._connect()) as db:
-            return {row[0] for row in db.execute("SELECT DISTINCT video_id FROM segments")}
+            return {row[0] for row in db.execute("SELECT video_id FROM videos")}
 
     def segments(self, ids: Iterable[int]) -> dict[int, Document]:
         """The stored segments by id (titles are the project database's: left empty here)."""
