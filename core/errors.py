@@ -6,6 +6,7 @@
     │   ├── InvalidRange          start/end outside a video, or end <= start
     │   ├── UnsafeURL             URL refused (scheme, loopback/private address)
     │   ├── NotAVideo             the file is not a playable video
+    │   ├── AlreadyUploaded       the same file is already in the collection (`.video`)
     │   ├── NoAudioTrack          speech work on a video without sound
     │   └── TooLarge              over MAX_UPLOAD_MB (or a platform cap)
     ├── CapabilityMissing         the backend lacks a feature (e.g. dubbing locally)
@@ -52,6 +53,14 @@ class NotAVideo(InputError):
 
 class NoAudioTrack(InputError):
     pass
+
+
+class AlreadyUploaded(InputError):
+    """The bytes are already in this collection; `.video` is the existing video (a VideoInfo)."""
+
+    def __init__(self, user_message: str, video: object) -> None:
+        super().__init__(user_message)
+        self.video = video
 
 
 class TooLarge(InputError):

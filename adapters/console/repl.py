@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import shlex
 import signal
 import sys
 import threading
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -38,17 +41,66 @@ def _start_reader(stream: TextIO, loop: asyncio.AbstractEventLoop) -> asyncio.Qu
     return queue
 
 
-def local_upload(text: str) -> tuple[str, list[Attachment]]:
-    """`upload ./talk.mp4 [as name]` → ("upload [as name]", [attachment of that file])."""
+@dataclass(frozen=True)
+class LocalUpload:
+    """What `upload <path>` in the console means: the line to send and its attachment, or a refusal."""
+
+    text: str
+    attachments: list[Attachment]
+    problem: str | None = None
+
+
+def local_upload(text: str) -> LocalUpload:
+    """`upload ./talk.mp4 [as name]` → ("upload [as name]", [attachment of that file]).
+
+    Paths may hold spaces and " as ": quote them (`upload "my talk as given.mp4" as Final`),
+    or leave them bare: the whole rest is tried as a path first, then each split at " as ".
+    A missing file, a folder and an unreadable file each get their own short answer.
+    """
     verb, _, rest = text.strip().partition(" ")
-    if verb.lower() != "upload" or not rest or rest.startswith(("http://", "https://")):
-        return text, []
-    path_text, _, name = rest.partition(" as ")
-    path = Path(path_text.strip()).expanduser()
+    rest = rest.strip()
+    if verb.lower() != "upload" or not rest or re.match(r"^https?://", rest, re.I) or rest.lower().startswith("as "):
+        return LocalUpload(text, [])
+    candidates = _path_candidates(rest)
+    if candidates is None:
+        return LocalUpload(text, [], "I couldn't read that path: a quote is not closed.")
+    for path_text, name in candidates:
+        path = Path(path_text).expanduser()
+        if path.exists():
+            return _attach(path, path_text, name)
+    path_text, _name = candidates[-1] if len(candidates) > 1 else candidates[0]
+    return LocalUpload(text, [], f"I can't find {path_text}: there is no such file"
+                       + (" (put a path with spaces or \" as \" in quotes)." if " " in path_text else "."))
+
+
+def _path_candidates(rest: str) -> list[tuple[str, str]] | None:
+    """(path, name) readings of the words after `upload`, the likeliest first."""
+    if rest[0] in "\"'":
+        try:
+            words = shlex.split(rest)
+        except ValueError:
+            return None
+        name = " ".join(words[2:]) if len(words) > 2 and words[1].lower() == "as" else ""
+        return [(words[0], name)]
+    readings = [(rest, "")]
+    for match in reversed(list(re.finditer(r"\s+as\s+", rest, re.I))):
+        readings.append((rest[:match.start()], rest[match.end():].strip()))
+    return readings
+
+
+def _attach(path: Path, given: str, name: str) -> LocalUpload:
+    command = "upload" + (f" as {name}" if name else "")
+    if path.is_dir():
+        return LocalUpload(command, [], f"{given} is a folder; give me one video or audio file in it.")
     if not path.is_file():
-        return text, []
-    command = "upload" + (f" as {name.strip()}" if name.strip() else "")
-    return command, [Attachment(name=path.name, local_path=str(path.resolve()), size=path.stat().st_size)]
+        return LocalUpload(command, [], f"{given} isn't a regular file I can upload.")
+    try:
+        with path.open("rb") as handle:
+            handle.read(1)
+    except OSError as exc:
+        return LocalUpload(command, [], f"I can't read {given}: {(exc.strerror or 'read error').lower()}.")
+    return LocalUpload(command, [Attachment(name=path.name, local_path=str(path.resolve()),
+                                            size=path.stat().st_size)])
 
 
 class ConsoleSession:
@@ -111,8 +163,11 @@ class ConsoleSession:
         return getter.result() if getter in done else None
 
     async def _handle(self, text: str, number: int) -> None:
-        text, attachments = local_upload(text)
-        incoming = Incoming(thread=self._thread, user_id="console", text=text, attachments=attachments,
+        upload = local_upload(text)
+        if upload.problem is not None:  # only this terminal can see the user's files: answered here
+            self._say(f"⚠️ {upload.problem}")
+            return
+        incoming = Incoming(thread=self._thread, user_id="console", text=upload.text, attachments=upload.attachments,
                             event_keys=[f"console:{self._run_id}:{number}"], channel_name=self._thread.channel_id)
         accepted = await self._conversations.accept(incoming)
         if accepted is None:

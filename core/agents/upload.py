@@ -13,7 +13,7 @@ from core.agents.base import AgentContext, AgentResponse, BaseAgent
 from core.agents.present import fmt_time, links_line, video_data
 from core.agents.progress import Progress
 from core.agents.resolve import LAST_VIDEO_KEY
-from core.errors import DirectorError, InputError, TooLarge
+from core.errors import AlreadyUploaded, DirectorError, InputError, TooLarge
 from core.messages import Attachment, VideoCard
 from core.video.backend import UploadSource, VideoInfo
 
@@ -54,15 +54,13 @@ class UploadAgent(BaseAgent[UploadParams]):
         for attachment in targets:
             name = params.name if len(targets) == 1 else None
             try:
-                info, index_note = await self._upload_one(ctx, attachment, params.url, name, params.index)
+                info, summary = await self._upload_one(ctx, attachment, params.url, name, params.index)
             except DirectorError as exc:
                 if len(targets) == 1:
                     raise
                 lines.append(f"Could not upload {attachment.name if attachment else params.url}: {exc.user_message}")
                 continue
-            data = video_data(info)
-            length = f", {fmt_time(info.length)}" if info.length is not None else ""
-            lines.append(f"Uploaded {info.name!r} (id {info.id}{length}). {index_note} {links_line(data)}".strip())
+            lines.append(f"{summary} {links_line(video_data(info))}".strip())
             uploaded.append(info.model_dump(mode="json"))
         if not uploaded:
             return AgentResponse.error("\n".join(lines))
@@ -71,7 +69,10 @@ class UploadAgent(BaseAgent[UploadParams]):
     async def _upload_one(
         self, ctx: AgentContext, attachment: Attachment | None, url: str | None, name: str | None, index: bool
     ) -> tuple[VideoInfo, str]:
-        """Upload (and index) one video; its card ends as a VideoCard of the result."""
+        """Upload (and index) one video; its card ends as a VideoCard of the result.
+
+        The same file already in the channel is not stored twice: the card offers the existing one.
+        """
         what = attachment.name if attachment else url or ""
         with Progress(ctx, self.name, f"uploading {what}…") as progress:
             downloaded: Path | None = None
@@ -82,16 +83,26 @@ class UploadAgent(BaseAgent[UploadParams]):
                     source = UploadSource(url=url)
                 progress.update(f"uploading {what}…")
                 info = await ctx.session.collection.upload(source, name, progress.report)
+                length = f", {fmt_time(info.length)}" if info.length is not None else ""
+                headline = " ".join([f"Uploaded {info.name!r} (id {info.id}{length}).", *info.notes])
+            except AlreadyUploaded as exc:
+                info = exc.video  # type: ignore[assignment]
+                headline = exc.user_message
             finally:
                 if downloaded is not None:
                     downloaded.unlink(missing_ok=True)
             ctx.session.memory[LAST_VIDEO_KEY] = info.id
-            index_note = await _index(ctx, info, progress) if index else "Spoken words not indexed."
+            if info.indexed:
+                index_note = "Its spoken words are indexed; it can be searched."
+            elif index:
+                index_note = await _index(ctx, info, progress)
+            else:
+                index_note = "Spoken words not indexed."
             info = await ctx.session.collection.get_video(info.id)
-            progress.done(f"Uploaded {info.name!r}. {index_note}")
+            progress.done(f"{headline} {index_note}")
         ctx.output.add_card(VideoCard(agent_name=self.name, video=video_data(info)))
         ctx.output.push_update()
-        return info, index_note
+        return info, f"{headline} {index_note}"
 
 
 def _targets(ctx: AgentContext, params: UploadParams) -> list[Attachment | None]:

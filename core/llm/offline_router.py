@@ -2,7 +2,8 @@
 
 It implements `BaseLLM`, so the reasoning engine runs the same loop either way: the
 first call turns a command into tool calls, the call after the tool results ends the
-turn (the agents' cards already show the results).
+turn (the agents' cards already show the results). A line it can't run is refused
+with `NotUnderstood`, which the engine shows as a failed request (never "Done").
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from dataclasses import dataclass
 
+from core.errors import InputError
 from core.llm.base import BaseLLM, LLMResponse, ToolSpec
 from core.messages import ContextMessage, ToolCall
 
@@ -19,7 +22,8 @@ Commands (no LLM configured, so I understand these exact forms):
   help                              this list
   videos                            the videos of this channel
   find <words>                      videos whose title has these words
-  upload <url> [as <name>]          upload a video by link (or attach a file and say `upload`)
+  upload <url> [as <name>]          upload a video by link (or attach a file and say `upload`;
+                                    in the console, `upload <path> [as <name>]`)
   index <video>                     index a video's spoken words
   search <words>                    find where these words are said, with a compiled stream of the hits
   transcript <video> [page <n>]     a video's transcript
@@ -40,6 +44,33 @@ NEEDS_LLM = (
 )
 
 _TIME = r"(\d+(?::\d{1,2}){0,2}(?:\.\d+)?)"
+
+USAGE = {
+    "find": "Find which videos? Give me words from a title, e.g. `find keynote`.",
+    "index": "Index which video? e.g. `index keynote`.",
+    "search": "Search for what? Give me the words to look for, e.g. `search pricing`.",
+    "transcript": "The transcript of which video? e.g. `transcript keynote`.",
+    "summarize": "Summarize which video? e.g. `summarize keynote`.",
+    "clip": "Clip needs a video and a range, e.g. `clip keynote 1:05-1:40` (or `clip hit 2`).",
+    "compile": "Compile what? e.g. `compile pricing` or `compile hits 1,3`.",
+    "frame": "A frame needs a video and a time, e.g. `frame keynote 1:05`.",
+    "stream": "Stream which video? e.g. `stream keynote`.",
+    "upload": "Upload takes an http(s) link to a video file, e.g. `upload https://example.com/talk.mp4` "
+              "(or attach a file and say `upload`).",
+    "dub": "Dub needs a video and a language code, e.g. `dub keynote es`.",
+}
+_ALIASES = {"summarise": "summarize", "summary": "summarize", "play": "stream", "watch": "stream"}
+
+
+class NotUnderstood(InputError):
+    """A line the grammar can't run; the message says what it needs."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """`route`'s answer to a line it can't run: what to tell the person."""
+
+    text: str
 
 
 def parse_time(text: str) -> float:
@@ -62,19 +93,19 @@ def _hits(text: str) -> list[int]:
 ATTACHMENT_NOTE = "\n[Attached files:"
 
 
-def route(text: str) -> list[ToolCall] | str:
-    """A command line → tool calls, or a text answer (help, or the grammar for unknown input).
+def route(text: str) -> list[ToolCall] | str | Refusal:
+    """A command line → tool calls, the help text, or a refusal saying what is missing.
 
     A message that carries attachments and is not another command uploads them.
     """
     text, note, _ = text.partition(ATTACHMENT_NOTE)
     routed = _route_line(" ".join(text.strip().split()))
-    if note and isinstance(routed, str) and not routed.startswith(GRAMMAR[:20]):
+    if note and isinstance(routed, Refusal):
         return [_call("upload")]
     return routed
 
 
-def _route_line(line: str) -> list[ToolCall] | str:
+def _route_line(line: str) -> list[ToolCall] | str | Refusal:
     lower = line.lower()
     verb, _, rest = line.partition(" ")
     verb = verb.lower()
@@ -90,9 +121,12 @@ def _route_line(line: str) -> list[ToolCall] | str:
         match = re.match(r"^(\S+)(?:\s+as\s+(.+))?$", rest)
         if not rest:
             return [_call("upload")]
+        named = re.match(r"^as\s+(.+)$", rest, re.I)
+        if named:  # the console's `upload <path> as <name>` arrives as this, with the file attached
+            return [_call("upload", name=named.group(1))]
         if match and re.match(r"^https?://", match.group(1), re.I):
             return [_call("upload", url=match.group(1), name=match.group(2))]
-        return "Upload takes an http(s) link, or attach a video file and say `upload`.\n\n" + GRAMMAR
+        return Refusal(USAGE["upload"])
     if verb == "index" and rest:
         return [_call("index", video=rest)]
     if verb == "search" and rest:
@@ -112,7 +146,7 @@ def _route_line(line: str) -> list[ToolCall] | str:
         if match:
             return [_call("clip", video=match.group(1), start=parse_time(match.group(2)),
                           end=parse_time(match.group(3)))]
-        return "Clip needs a video and a range, e.g. `clip keynote 1:05-1:40`.\n\n" + GRAMMAR
+        return Refusal(USAGE["clip"])
     if verb == "compile" and rest:
         hits = re.match(r"^hits?\s+([\d,\s]+)$", rest, re.I)
         if hits:
@@ -142,7 +176,10 @@ def _route_line(line: str) -> list[ToolCall] | str:
         return [_call("generate_music", prompt=rest)]
     if lower.startswith("generate video ") and len(line) > 15:
         return [_call("generate_video", prompt=line[15:])]
-    return NEEDS_LLM + GRAMMAR
+    usage = USAGE.get(_ALIASES.get(verb, verb))
+    if usage is not None and (not rest or verb in {"frame", "dub"}):
+        return Refusal(usage)
+    return Refusal(NEEDS_LLM + GRAMMAR)
 
 
 class OfflineRouter(BaseLLM):
@@ -157,6 +194,8 @@ class OfflineRouter(BaseLLM):
             # Tool results are in: the agents' cards already show them; end the turn.
             return LLMResponse(content=None, finish_reason="stop")
         routed = route(last.content or "")
+        if isinstance(routed, Refusal):
+            raise NotUnderstood(routed.text)
         if isinstance(routed, str):
             return LLMResponse(content=routed, finish_reason="stop")
         known = {tool.name for tool in tools or []}

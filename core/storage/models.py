@@ -167,7 +167,10 @@ class LocalCollectionRow(Base):
 
 class LocalVideoRow(Base):
     __tablename__ = "local_videos"
-    __table_args__ = (Index("ix_local_videos_collection", "collection_id"),)
+    __table_args__ = (
+        Index("ix_local_videos_collection", "collection_id"),
+        Index("ix_local_videos_content", "collection_id", "content_sha256"),  # 0004_local_media
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     collection_id: Mapped[str] = mapped_column(ForeignKey("local_collections.id"))
@@ -181,6 +184,10 @@ class LocalVideoRow(Base):
     source: Mapped[str] = mapped_column(Text, default="")
     indexed: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # --- 0004_local_media: audio items, duplicate uploads, playable renditions ---
+    kind: Mapped[str] = mapped_column(String(16), default="video", server_default="video")  # "video" | "audio"
+    content_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)  # of the bytes received
+    play_path: Mapped[str | None] = mapped_column(Text, nullable=True)  # browser-playable copy; None: the original
 
 
 class LocalSegmentRow(Base):

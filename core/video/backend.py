@@ -48,6 +48,7 @@ class VideoInfo(BaseModel):
     download_url: str | None = None
     indexed: bool = False
     created_at: float | None = None  # unix seconds, for "recent" ordering
+    notes: list[str] = Field(default_factory=list)  # what the person should know about this upload
 
 
 class TranscriptSegment(BaseModel):
@@ -95,7 +96,8 @@ class UploadSource(BaseModel):
     filename: str | None = None
 
     def describe(self) -> str:
-        return self.url or (str(self.path) if self.path else self.filename or "attachment")
+        """The upload as the person named it: the link, or the file's own name (never a path on our disk)."""
+        return self.url or self.filename or (self.path.name if self.path else "") or "attachment"
 
 
 class ShotRef(BaseModel):

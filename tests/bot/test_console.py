@@ -46,6 +46,23 @@ async def test_natural_language_without_an_llm_explains_and_shows_the_grammar(tm
     assert "No videos" in out or "Videos (0)" in out
 
 
+async def test_refusals_are_failed_requests_not_done(tmp_path: Path) -> None:
+    code, out, _ = await _console(tmp_path, b"search\nmake a highlight reel\nhelp\n")
+    assert code == 0
+    search, unknown, help_text = re.split(r"^(?=\u26a0\ufe0f Failed|\u2705 Done)", out, flags=re.M)[1:]
+    assert search.startswith("\u26a0\ufe0f Failed") and "Search for what?" in search
+    assert unknown.startswith("\u26a0\ufe0f Failed") and "OPENAI_API_KEY" in unknown
+    assert help_text.startswith("\u2705 Done") and "search <words>" in help_text
+
+
+async def test_upload_of_a_missing_path_gets_a_short_answer(tmp_path: Path) -> None:
+    code, out, _ = await _console(tmp_path, b"upload ./missing talk.mp4\nupload .\n")
+    assert code == 0
+    assert "I can't find ./missing talk.mp4: there is no such file" in out
+    assert ". is a folder; give me one video or audio file in it." in out
+    assert "http" not in out and "Commands" not in out
+
+
 async def test_an_invalid_setting_stops_start_up_naming_the_variable(tmp_path: Path) -> None:
     code, out, err = await _console(tmp_path, b"help\n", MAX_UPLOAD_MB="lots")
     assert code == 2 and "MAX_UPLOAD_MB" in err and out == ""

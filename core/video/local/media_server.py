@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 CONTENT_TYPES = {
     ".mp4": "video/mp4", ".m4v": "video/mp4", ".webm": "video/webm", ".mkv": "video/x-matroska",
     ".mov": "video/quicktime", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
+    # audio items' originals (Download links; Watch and Stream play their picture MP4)
+    ".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".aac": "audio/aac", ".wav": "audio/wav", ".ogg": "audio/ogg",
+    ".opus": "audio/ogg", ".flac": "audio/flac", ".mka": "audio/x-matroska",
 }
 PLAYER = Template((Path(__file__).with_name("player.html")).read_text(encoding="utf-8"))
 BACKEND_KEY: web.AppKey[LocalBackend] = web.AppKey("backend")

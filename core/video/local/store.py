@@ -49,6 +49,13 @@ class LocalStore:
             return await db.scalar(select(LocalVideoRow).where(
                 LocalVideoRow.collection_id == collection_id, LocalVideoRow.id == video_id))
 
+    async def video_by_content(self, collection_id: str, content_sha256: str) -> LocalVideoRow | None:
+        """The video of this collection uploaded from exactly these bytes, if any."""
+        async with self._sessions() as db:
+            return await db.scalar(select(LocalVideoRow).where(
+                LocalVideoRow.collection_id == collection_id, LocalVideoRow.content_sha256 == content_sha256)
+                .order_by(LocalVideoRow.created_at).limit(1))
+
     async def video_by_id(self, video_id: str) -> LocalVideoRow | None:
         """Any collection: only for the public /watch page, which knows just the id."""
         async with self._sessions() as db:
@@ -78,18 +85,12 @@ class LocalStore:
             return list(await db.scalars(select(LocalSegmentRow).where(LocalSegmentRow.video_id == video_id)
                                          .order_by(LocalSegmentRow.idx)))
 
-    async def indexed_segments(
-        self, collection_id: str, video_id: str | None = None
-    ) -> list[tuple[LocalSegmentRow, str]]:
-        """(segment, video name) for the indexed videos in scope."""
-        query = (select(LocalSegmentRow, LocalVideoRow.name)
-                 .join(LocalVideoRow, LocalVideoRow.id == LocalSegmentRow.video_id)
-                 .where(LocalVideoRow.collection_id == collection_id, LocalVideoRow.indexed.is_(True)))
-        if video_id is not None:
-            query = query.where(LocalVideoRow.id == video_id)
+    async def indexed_videos(self, collection_id: str) -> dict[str, str]:
+        """{video id: name} of the collection's videos whose spoken words are indexed."""
         async with self._sessions() as db:
-            rows = await db.execute(query.order_by(LocalSegmentRow.video_id, LocalSegmentRow.idx))
-            return [(segment, name) for segment, name in rows]
+            rows = await db.execute(select(LocalVideoRow.id, LocalVideoRow.name).where(
+                LocalVideoRow.collection_id == collection_id, LocalVideoRow.indexed.is_(True)))
+            return {video_id: name for video_id, name in rows}
 
     # renders ---------------------------------------------------------------------------
     async def stream(self, stream_id: str) -> LocalStreamRow | None:

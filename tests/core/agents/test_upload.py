@@ -115,3 +115,49 @@ async def test_a_missing_attachment_number_is_explained(make_ctx: ContextFactory
     ctx = make_ctx(attachments=[Attachment(name="a.mp4", local_path=str(talk_video))])
     result = await UploadAgent().safe_call(ctx, {"attachment": 2})
     assert not result.succeeded and "no attachment #2" in result.message
+
+
+async def test_the_same_file_twice_offers_the_existing_video_instead_of_a_copy(
+    make_ctx: ContextFactory, talk_video: Path, tmp_path: Path
+) -> None:
+    first = await UploadAgent().safe_call(make_ctx(attachments=[
+        Attachment(name="quarterly review.mp4", local_path=str(talk_video))]), {"index": False})
+    assert first.succeeded, first.message
+    copy = tmp_path / "renamed copy.mp4"
+    shutil.copyfile(talk_video, copy)
+    ctx = make_ctx(attachments=[Attachment(name="renamed copy.mp4", local_path=str(copy))])
+
+    again = await UploadAgent().safe_call(ctx, {"index": False})
+
+    assert again.succeeded, again.message
+    assert "renamed copy.mp4 is already in this channel as 'quarterly review'" in again.message
+    assert await ctx.session.collection.count_videos() == 1
+    progress, card = ctx.output.content
+    assert progress.status is CardStatus.success and "already in this channel" in progress.status_message
+    assert isinstance(card, VideoCard) and card.video.id == first.data["videos"][0]["id"]
+    assert again.data["videos"][0]["id"] == first.data["videos"][0]["id"]
+
+
+async def test_a_fetched_attachment_that_is_not_a_video_is_named_as_sent_not_by_its_path(
+    make_ctx: ContextFactory,
+) -> None:
+    async def fetch(attachment: Attachment, dest: Path, max_bytes: int) -> Path:
+        dest.write_text("not a video at all")
+        return dest
+
+    ctx = make_ctx(attachments=[Attachment(name="fake.mp4", url="https://files.example/fake.mp4")],
+                   fetch_attachment=fetch)
+    result = await UploadAgent().safe_call(ctx, {})
+
+    assert not result.succeeded
+    assert result.message.startswith("fake.mp4 isn't a video or audio file I can read")
+    assert "/" not in result.message and "uploads" not in result.message
+    assert ctx.output.content[0].status_message == result.message
+
+
+async def test_an_unreadable_local_file_is_named_as_given(make_ctx: ContextFactory, tmp_path: Path) -> None:
+    folder = tmp_path / "a folder.mp4"
+    folder.mkdir()
+    ctx = make_ctx(attachments=[Attachment(name="a folder.mp4", local_path=str(folder))])
+    result = await UploadAgent().safe_call(ctx, {})
+    assert not result.succeeded and result.message == "I can't find a folder.mp4."

@@ -89,13 +89,14 @@ async def test_url_upload_from_an_allowed_server_follows_redirects(
     library: Library, file_server: FileServer, talk: VideoInfo
 ) -> None:
     backend = library.with_limits(allow_private_urls=True)
+    elsewhere = (await backend.create_collection("links")).id  # the talk is already in the test channel
     for name in ("hop", "relative-hop"):
         progress: list[tuple[str, float | None]] = []
-        video = await backend.upload(library.collection_id, UploadSource(url=f"{file_server.base_url}/{name}"),
+        video = await backend.upload(elsewhere, UploadSource(url=f"{file_server.base_url}/{name}"),
                                      progress=lambda message, fraction: progress.append((message, fraction)))
         assert video.length == pytest.approx(talk.length, abs=0.05) and video.name == "talk"
         assert ("Downloading", 1.0) in progress and progress[-1] == ("Uploaded", 1.0)
-        await backend.delete_video(library.collection_id, video.id)
+        await backend.delete_video(elsewhere, video.id)
 
 
 async def test_redirect_loop_gives_up(library: Library, file_server: FileServer, talk: VideoInfo) -> None:
@@ -155,7 +156,7 @@ async def test_a_playlist_pointing_at_a_server_file_is_refused(
 async def test_a_missing_local_file_is_refused(library: Library, media: Media, talk: VideoInfo) -> None:
     message = await refused(library, NotAVideo, lambda: library.backend.upload(
         library.collection_id, UploadSource(path=media.folder / "nope.mp4")))
-    assert "nope.mp4" in message
+    assert message == "I can't find nope.mp4."
 
 
 async def test_indexing_a_video_without_audio_is_refused(library: Library, media: Media, talk: VideoInfo) -> None:
@@ -222,3 +223,45 @@ async def test_compile_and_frame_check_ranges_too(library: Library, talk: VideoI
     assert "outside the video" in message
     await refused(library, InvalidRange, lambda: library.backend.compile(library.collection_id, []))
     await refused(library, InvalidRange, lambda: library.backend.frame(library.collection_id, talk.id, 999.0))
+
+
+async def test_messages_name_files_as_given_never_by_a_path_on_disk(
+    library: Library, media: Media, talk: VideoInfo, tmp_path: Any
+) -> None:
+    """Uploads staged under our data directory are named by the person's file name."""
+    staged = tmp_path / "incoming" / "turn" / "uploads" / "3f2a-fake.mp4"
+    staged.parent.mkdir(parents=True)
+    staged.write_text("not a video")
+    cases = {
+        "unreadable": UploadSource(path=staged, filename="fake.mp4"),
+        "missing": UploadSource(path=staged.with_name("gone.mp4"), filename="gone.mp4"),
+        "path only": UploadSource(path=staged),
+    }
+    messages = {}
+    for case, source in cases.items():
+        with pytest.raises(NotAVideo) as caught:
+            await library.backend.upload(library.collection_id, source)
+        messages[case] = caught.value.user_message
+    assert messages["unreadable"] == "fake.mp4 isn't a video or audio file I can read."
+    assert messages["missing"] == "I can't find gone.mp4."
+    assert messages["path only"] == "3f2a-fake.mp4 isn't a video or audio file I can read."
+    assert not any(str(tmp_path) in message or "/" in message for message in messages.values())
+
+
+async def test_a_missing_ffmpeg_or_whisper_model_is_said_without_paths(
+    library: Library, media: Media, talk: VideoInfo, tmp_path: Any
+) -> None:
+    from core.errors import BackendError
+
+    missing = tmp_path / "opt" / "bin" / "ffmpeg"
+    backend = library.with_limits(ffmpeg_binary=str(missing))
+    with pytest.raises(BackendError) as caught:
+        await backend.start()
+    assert caught.value.user_message == "ffmpeg is not available on this machine (the bot's log says why)."
+    empty_model = tmp_path / "models" / "whisper-small"
+    empty_model.mkdir(parents=True)
+    backend = library.with_limits(whisper_model=str(empty_model))
+    with pytest.raises(BackendError) as caught:
+        await backend.index_spoken_words(library.collection_id, talk.id)
+    assert caught.value.user_message.startswith("Could not load the Whisper model 'whisper-small' (WHISPER_MODEL)")
+    assert str(tmp_path) not in caught.value.user_message

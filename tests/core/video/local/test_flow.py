@@ -200,7 +200,8 @@ async def test_watch_pages_unfurl_with_open_graph_tags(library: Library, uploade
 
 
 async def test_delete_removes_rows_and_files(library: Library, media: Media) -> None:
-    backend, collection = library.backend, library.collection_id
+    backend = library.backend
+    collection = (await backend.create_collection("deletions")).id  # the silent video is in the main one
     video = await backend.upload(collection, UploadSource(path=media.silent), name="to delete")
     await backend.frame(collection, video.id, 1.0)
     before = await backend.count_videos(collection)

@@ -54,7 +54,8 @@ async def test_an_expired_link_says_so(library: Library, media: Media) -> None:
     base = await server.start("127.0.0.1", 0)
     backend.public_url = lambda: base
     try:
-        video = await backend.upload(library.collection_id, UploadSource(path=media.talk), name="short-lived")
+        collection = (await backend.create_collection("short-lived links")).id  # its own: the talk is in the other
+        video = await backend.upload(collection, UploadSource(path=media.talk), name="short-lived")
         assert video.player_url and (await status_of(video.player_url))[0] == 200
         now[0] += 240  # past the TTL, however it was rounded
         async with aiohttp.ClientSession() as client, client.get(video.player_url) as response:
@@ -65,7 +66,8 @@ async def test_an_expired_link_says_so(library: Library, media: Media) -> None:
 
 
 async def test_a_deleted_videos_links_and_renders_stop_working(library: Library, media: Media) -> None:
-    backend, collection = library.backend, library.collection_id
+    backend = library.backend
+    collection = (await backend.create_collection("deleted video")).id  # its own: the talk is in the other
     video = await backend.upload(collection, UploadSource(path=media.talk), name="to delete")
     clip = await backend.stream(collection, video.id, [(0.5, 2.0)])
     links = [video.player_url, video.stream_url, video.thumbnail_url, clip.player_url, clip.stream_url]
