@@ -97,6 +97,9 @@ class SlackIntake:
             return web.json_response({"challenge": str(payload.get("challenge", ""))})
         if payload.get("ssl_check"):
             return web.Response()
+        if payload.get("type") == "event_callback" and not isinstance(payload.get("event"), dict):
+            log.debug("ignored an event_callback whose event is not an object")
+            return web.Response()
         headers = {name: request.headers[name] for name in _KEPT_HEADERS if name in request.headers}
         await self._intake.record(PLATFORM, team_of(payload), _kind(payload),
                                   {"mode": "http", "body": raw.decode("utf-8"), "headers": headers})

@@ -14,6 +14,7 @@ calls `_store_ref` when the platform answered) and `_edit`.
 from __future__ import annotations
 
 import asyncio
+import logging
 from abc import ABC, abstractmethod
 from typing import Generic, TypeVar
 
@@ -23,6 +24,8 @@ from core.delivery.rate import RateWindow
 from core.messages import OutputMessage
 
 R = TypeVar("R")
+
+log = logging.getLogger(__name__)
 
 
 class JobMessageObserver(ABC, Generic[R]):
@@ -71,8 +74,13 @@ class JobMessageObserver(ABC, Generic[R]):
             await asyncio.shield(self._post_task)
 
     async def _store_ref(self, ref: dict[str, str]) -> None:
+        """Remember where the message is; if storing it fails, this process still edits it
+        (only another process could not), so the final state still lands."""
         self._ref = ref
-        await self._save_ref(ref)
+        try:
+            await self._save_ref(ref)
+        except Exception:
+            log.exception("could not store where the job message of turn %s is", self._turn.turn_id)
 
     # OutputObserver ---------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from procrastinate import App, PsycopgConnector
@@ -248,19 +249,43 @@ class QueueRunner(TurnRunner):
         await self._registry.reap_local()
         platforms = self._executor.platforms.platforms
         adopted = await self._interrupt_stalled(platforms)
+        adopted += await self._defer_forgotten()
         for turn in await self.store.turns.orphans(platforms, self._registry.alive_ids()):
             status = TurnStatus(turn.status)
             if status is TurnStatus.queued and turn.job_id is None:
-                if await self.store.turns.adopt(turn, self._registry.id):
-                    session = await self.store.sessions.get(turn.session_id)
-                    await self._defer(turn.id, turn.session_id, session.workspace_id if session else "")
-                    adopted += 1
+                adopted += await self._requeue(turn)
             elif status.is_final and await self.store.turns.adopt(turn, self._registry.id):
                 await self._executor.deliver_stored(turn.id)
                 adopted += 1
         if adopted:
             log.warning("adopted %d turn(s) left by a stopped process", adopted)
         return adopted
+
+    async def _defer_forgotten(self, older_than_s: float = 60.0) -> int:
+        """Queued turns that never got a job although their process lives (deferring failed):
+        defer them, unless a job for them exists after all."""
+        cutoff = datetime.now(timezone.utc) - timedelta(seconds=older_than_s)
+        async with self.store.sessionmaker() as db:
+            turns = list(await db.scalars(select(TurnRow).where(
+                TurnRow.status == TurnStatus.queued.value, TurnRow.job_id.is_(None), TurnRow.created_at < cutoff)))
+        return sum([await self._requeue(turn) for turn in turns])
+
+    async def _requeue(self, turn: TurnRow) -> int:
+        """Defer a stored turn that has no job: 1 if this process deferred it. A job may exist
+        after all (its process died between deferring and noting it): then it is only noted,
+        never deferred twice."""
+        async with self.store.sessionmaker() as db:
+            job_id = await db.scalar(text(
+                "SELECT id FROM procrastinate_jobs WHERE task_name = :task AND args->>'turn_id' = :turn LIMIT 1"),
+                {"task": TASK_NAME, "turn": turn.id})
+        if job_id is not None:
+            await self.store.turns.set_owner(turn.id, turn.owner or self._registry.id, job_id=int(job_id))
+            return 0
+        if not await self.store.turns.adopt(turn, self._registry.id):
+            return 0
+        session = await self.store.sessions.get(turn.session_id)
+        await self._defer(turn.id, turn.session_id, session.workspace_id if session else "")
+        return 1
 
     async def _interrupt_stalled(self, platforms: list[str]) -> int:
         jobs = await self._queue.job_manager.get_stalled_jobs(

@@ -145,7 +145,7 @@ class Intake:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("handling stored %s request %d failed (attempt %d of %d)",
+                log.exception("handling stored %s request %s failed (attempt %d of %d)",
                               item.platform, item.id, attempt, self._max_attempts)
                 if attempt < self._max_attempts:
                     await asyncio.sleep(self._retry_delay_s * attempt)
@@ -158,7 +158,7 @@ class Intake:
         async with self._sessions.begin() as db:
             await db.execute(update(InboxRow).where(InboxRow.id == item_id)
                              .values(failed=True, attempts=InboxRow.attempts + self._max_attempts))
-        log.error("stored request %d kept as failed after %d attempts", item_id, self._max_attempts)
+        log.error("stored request %s kept as failed after %d attempts", item_id, self._max_attempts)
 
     # lifecycle ------------------------------------------------------------------------------
 

@@ -162,3 +162,21 @@ async def test_inline_clip_without_files_write_is_skipped_quietly(
         assert refs.saved[-1]["uploads"] == "v1"
     finally:
         await runner.cleanup()
+
+
+async def test_the_final_state_lands_even_if_storing_the_card_reference_fails(
+        fake_slack: FakeSlack, slack_client: AsyncWebClient) -> None:
+    async def broken_store(ref: dict[str, str]) -> None:
+        raise ConnectionError("the database went away")
+
+    port = SlackPort(slack_client, DeliveryOptions(min_interval=0.01))
+    message = OutputMessage(turn_id="turn-1")
+    message.add_observer(port.observer_for(turn(), broken_store))
+    message.push_update()  # posts the card; storing its reference fails
+    await fake_slack.wait_until(lambda: fake_slack.thread(CHANNEL, THREAD))
+    message.status = MsgStatus.success
+    message.add_card(TextCard(text="the answer"))
+    await message.publish()
+    [card] = fake_slack.thread(CHANNEL, THREAD)
+    assert "Done" in card.text and "the answer" in card.all_text()
+    assert fake_slack.calls("chat.postMessage") == 1

@@ -119,3 +119,23 @@ async def test_one_workspace_runs_at_most_its_share_across_workers(deployment: A
         gated.gate(text).set()
     for accepted in [*busy, other]:
         assert await asyncio.wait_for(web.conversations.wait(accepted.turn.turn_id), 30) is TurnStatus.succeeded
+
+
+async def test_a_stored_turn_whose_job_was_never_deferred_still_runs(deployment: Any) -> None:
+    web, _ = await deployment.web()
+    _, worker_port = await deployment.worker()
+    # The accepting process died between storing the turn and deferring its job.
+    thread = ThreadKey(platform="test", workspace_id="w", channel_id="c1", thread_id="t-lost")
+
+    async def create() -> str:
+        return (await web.backend.create_collection("test #c1")).id
+
+    from core.messages import InputMessage
+
+    channel = await web.store.channels.get_or_bind(thread.channel, "local", "test #c1", create)
+    session = await web.store.sessions.get_or_create(thread, channel.id, "u")
+    turn = await web.store.turns.create(session.id, InputMessage(text="help", user_id="u"), owner="dead-process")
+    assert await web.runner.adopt() == 1
+    assert await asyncio.wait_for(web.conversations.wait(turn.id), 30) is TurnStatus.succeeded
+    assert worker_port.published[turn.id].status is MsgStatus.success
+    assert await web.runner.adopt() == 0  # never deferred twice
