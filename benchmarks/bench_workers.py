@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -41,7 +42,23 @@ async def schema(url: str, create: bool, name: str) -> None:
         await connection.execute(f'CREATE SCHEMA "{name}"' if create else f'DROP SCHEMA "{name}" CASCADE')
 
 
+def cpu_seconds() -> tuple[float, float]:
+    """(this process, its finished children) CPU time."""
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, children.ru_utime + children.ru_stime
+
+
 async def run(workers: int, turns: int, latency: float, postgres: str) -> float:
+    before = cpu_seconds()
+    try:
+        return await _run(workers, turns, latency, postgres)
+    finally:
+        after = cpu_seconds()
+        print(f"  CPU per turn: {1000 * (after[1] - before[1]) / turns:.0f} ms in the bot's processes (startup "
+              f"included), {1000 * (after[0] - before[0]) / turns:.0f} ms in the fakes and the sender", flush=True)
+
+
+async def _run(workers: int, turns: int, latency: float, postgres: str) -> float:
     name = f"bench_{uuid.uuid4().hex[:8]}"
     await schema(postgres, True, name)
     fake = await FakeSlack().start()
@@ -79,9 +96,15 @@ async def run(workers: int, turns: int, latency: float, postgres: str) -> float:
                         assert response.status == 200
 
                 await asyncio.gather(*(send(event, team) for event, team in events))
+                acked = time.perf_counter() - started
+                await fake.wait_until(lambda: fake.calls("chat.postMessage") >= turns, timeout=1800)
+                shown = time.perf_counter() - started
                 await fake.wait_until(lambda: sum("Done" in m.text for m in fake.bot_messages()) == turns,
                                       timeout=1800)
-                return turns / (time.perf_counter() - started)
+                elapsed = time.perf_counter() - started
+                print(f"  {workers} worker(s): acked after {acked:.1f} s, all queued cards after {shown:.1f} s, "
+                      f"all answered after {elapsed:.1f} s", flush=True)
+                return turns / elapsed
     finally:
         for process in processes:
             await process.terminate()
