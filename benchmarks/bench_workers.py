@@ -5,7 +5,7 @@
 A deployment as real processes: one `director-bot slack --http` and N `director-bot
 worker --concurrency 4` on a fresh PostgreSQL schema. The model (the fake OpenAI
 server) and Slack's Web API (the fake) each answer after `--latency` seconds, as real
-ones do. `--turns` mentions, each in its own thread and spread over 20 workspaces, are
+ones do. `--turns` mentions, each in its own channel and spread over 20 workspaces, are
 sent at once; the figure is turns answered per second until the last final answer
 landed. Goal: >= 3.5x from 1 to 4 workers.
 """
@@ -40,6 +40,16 @@ async def schema(url: str, create: bool, name: str) -> None:
 
     async with await psycopg.AsyncConnection.connect(libpq_url(url), autocommit=True) as connection:
         await connection.execute(f'CREATE SCHEMA "{name}"' if create else f'DROP SCHEMA "{name}" CASCADE')
+
+
+def process_cpu(pids: list[int]) -> float:
+    """CPU seconds (user + system) the running processes `pids` used so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
 
 
 def cpu_seconds() -> tuple[float, float]:
@@ -86,7 +96,9 @@ async def _run(workers: int, turns: int, latency: float, postgres: str) -> float
                     worker = await BotProcess.start(["worker", "--concurrency", "4"], env, cwd=Path(tmp))
                     processes.append(worker)
                 await asyncio.gather(*(p.wait_for_line("worker running") for p in processes[1:]))
-                events = [(mention(f"C{i % 20}", "hello there", team=f"T{i % 20}"), f"T{i % 20}") for i in range(turns)]
+                events = [(mention(f"C{i}", "hello there", team=f"T{i % 20}"), f"T{i % 20}") for i in range(turns)]
+                pids = [process.process.pid for process in processes]
+                cpu_before = process_cpu(pids)
                 started = time.perf_counter()
 
                 async def send(event: dict[str, str], team: str) -> None:
@@ -102,8 +114,10 @@ async def _run(workers: int, turns: int, latency: float, postgres: str) -> float
                 await fake.wait_until(lambda: sum("Done" in m.text for m in fake.bot_messages()) == turns,
                                       timeout=1800)
                 elapsed = time.perf_counter() - started
+                busy = process_cpu(pids) - cpu_before
                 print(f"  {workers} worker(s): acked after {acked:.1f} s, all queued cards after {shown:.1f} s, "
-                      f"all answered after {elapsed:.1f} s", flush=True)
+                      f"all answered after {elapsed:.1f} s; the bot's processes used {busy:.1f} CPU s "
+                      f"({1000 * busy / turns:.0f} ms a turn, {busy / elapsed:.2f} cores)", flush=True)
                 return turns / elapsed
     finally:
         for process in processes:

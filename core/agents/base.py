@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import json
 import logging
 from abc import ABC, abstractmethod
@@ -85,6 +86,11 @@ class AgentContext:
 P = TypeVar("P", bound=BaseModel)
 
 
+@functools.cache
+def _tool_spec_of(agent_class: type["BaseAgent"]) -> ToolSpec:
+    return ToolSpec.from_model(agent_class.name, agent_class.description, agent_class.Params)
+
+
 class BaseAgent(ABC, Generic[P]):
     """A tool. Subclasses set `name`, `description`, `Params` and implement `run`.
 
@@ -99,7 +105,12 @@ class BaseAgent(ABC, Generic[P]):
     timeout_s: float = 900.0
 
     def tool_spec(self) -> ToolSpec:
-        return ToolSpec.from_model(self.name, self.description, self.Params)
+        """The tool as offered to the model, built once per agent class.
+
+        Generating a pydantic JSON schema costs about a millisecond per agent, and
+        every turn offers every agent; the spec depends only on class attributes.
+        """
+        return _tool_spec_of(type(self))
 
     def runs_on(self, capabilities: frozenset[Capability]) -> bool:
         return self.requires is None or self.requires in capabilities

@@ -51,15 +51,24 @@ _SESSION_OPTION = "director_session"
 
 class _SQLiteSession(Session):
     """Sessions on SQLite: writers (`sessionmaker.begin()`) take the write lock at BEGIN;
-    readers (autobegin) start a deferred transaction, a snapshot that never holds the
-    write lock. A reader holding it could deadlock with a writer of another connection
-    in WAL mode until busy_timeout (30 s) broke it."""
+    readers (autobegin) run each statement in SQLite's autocommit mode, so a reader never
+    holds a transaction a writer of another connection could deadlock with (in WAL mode,
+    until busy_timeout broke it) and costs no BEGIN/ROLLBACK round trips to the driver's
+    thread (see `_sqlite_rollback`)."""
 
 
 @event.listens_for(_SQLiteSession, "after_begin")
 def _sqlite_session_begin(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
-    writer = transaction.origin is SessionTransactionOrigin.BEGIN
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+    if transaction.origin is SessionTransactionOrigin.BEGIN:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _sqlite_rollback(dbapi_connection: Any) -> None:
+    """ROLLBACK only inside a transaction: every aiosqlite call is a hop to its thread and
+    back, and a reader's session (autocommit statements) has nothing to roll back."""
+    driver = getattr(dbapi_connection, "_connection", None)  # aiosqlite's, under SQLAlchemy's adapter
+    if driver is None or driver.in_transaction:
+        dbapi_connection.rollback()
 
 
 POSTGRES_PREFIXES = ("postgresql+psycopg://", "postgresql+asyncpg://", "postgresql://", "postgres://")
@@ -94,9 +103,13 @@ def create_engine(url: str, *, search_path: str | None = None) -> AsyncEngine:
                                      pool_timeout=120)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        engine.sync_engine.dialect.do_rollback = _sqlite_rollback  # type: ignore[method-assign]
         return engine
     connect_args = {"options": f"-csearch_path={search_path}"} if search_path else {}
-    return create_async_engine(sqlalchemy_url(url), pool_pre_ping=True, pool_size=10, max_overflow=10,
+    # No pre-ping (a round trip on every checkout, the hot path of a turn): connections are
+    # recycled before servers and proxies drop idle ones, and a connection that died anyway
+    # fails its statement, which the caller's retry or the turn's error handling covers.
+    return create_async_engine(sqlalchemy_url(url), pool_recycle=300, pool_size=10, max_overflow=10,
                                connect_args=connect_args)
 
 
