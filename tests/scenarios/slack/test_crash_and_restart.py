@@ -23,7 +23,7 @@ CHANNEL = "C1"
 
 
 def web_env(data_dir: Path, fake: FakeSlack, **extra: str) -> dict[str, str]:
-    return child_env(data_dir, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
+    return child_env(data_dir, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_STREAMING="false",
                      SLACK_API_URL=fake.api_url, PORT="0", MEDIA_HOST="127.0.0.1", **extra)
 
 

@@ -1,0 +1,133 @@
+"""A mention's reply streams: a task per agent call, the answer as markdown, the results
+as blocks at stopStream; Stop cancels; refused streaming is the edited card; a job that
+outlives the stream still ends in one reply."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from adapters.slack.stream_delivery import StreamOptions
+from core.llm.base import LLMResponse, ToolSpec
+from core.llm.scripted import ScriptedLLM
+from core.messages import ContextMessage, ToolCall
+from tests.fakes.openai_server import reply_text, reply_tool_calls, running_openai_server
+from tests.fakes.slack_api import FakeMessage, FakeSlack, mention
+from tests.scenarios.slack.conftest import BotFactory
+
+CHANNEL = "C1"
+ANSWER = "Your library is empty for now: attach a video to get started."
+
+
+def videos_then(answer: Any) -> ScriptedLLM:
+    """Calls `videos`, then answers with `answer()` (which may wait)."""
+
+    async def script(messages: list[ContextMessage], tools: list[ToolSpec]) -> LLMResponse:
+        if not any(m.role == "tool" for m in messages):
+            return LLMResponse(tool_calls=[ToolCall(id="call_1", name="videos", arguments="{}")])
+        return LLMResponse(content=await answer())
+
+    return ScriptedLLM(script)
+
+
+async def answer_now() -> str:
+    return ANSWER
+
+
+def streamed(fake: FakeSlack, thread_ts: str) -> FakeMessage | None:
+    found = [m for m in fake.thread(CHANNEL, thread_ts) if m.chunks or m.streaming]
+    return found[0] if found else None
+
+
+def element_types(message: FakeMessage) -> list[str]:
+    return [e.get("type", "") for b in message.blocks for e in b.get("elements", []) if isinstance(e, dict)]
+
+
+async def test_a_mention_streams_tasks_then_the_final_blocks(slack_bot: BotFactory, fake_slack: FakeSlack) -> None:
+    bot = await slack_bot(llm=videos_then(answer_now), SLACK_STREAMING="true")
+    event = mention(CHANNEL, "what videos do I have?")
+    assert await bot.send(event) == 200
+
+    message = await fake_slack.wait_until(lambda: fake_slack.posted("chat.stopStream") and streamed(fake_slack, event["ts"]))
+    assert len(fake_slack.thread(CHANNEL, event["ts"])) == 1 and fake_slack.calls("chat.postMessage") == 0
+    start = fake_slack.posted("chat.startStream")[0].params
+    assert start["recipient_user_id"] == "U0USER" and start["recipient_team_id"] == "T0001"
+    assert message.task_statuses("call_1") == ["pending", "in_progress", "complete"]
+    assert message.tasks()["call_1"]["title"] == "Videos"
+    assert message.text == ANSWER
+    assert "No videos yet" in message.all_text()  # the results are blocks, not prose
+    assert "feedback_buttons" in element_types(message)
+    assert fake_slack.statuses[0]["thread_ts"] == event["ts"]
+    await fake_slack.wait_until(lambda: fake_slack.statuses[-1]["status"] == "")  # cleared at the end
+
+
+async def test_openai_tokens_stream_coalesced(slack_bot: BotFactory, fake_slack: FakeSlack) -> None:
+    async with running_openai_server() as server:
+        server.chunk_chars = 3  # many small deltas
+        server.enqueue(reply_tool_calls(("videos", {})), reply_text(ANSWER))
+        bot = await slack_bot(SLACK_STREAMING="true", OPENAI_API_KEY="sk-test", OPENAI_BASE_URL=server.base_url,
+                              stream=StreamOptions(min_interval=0.5))
+        event = mention(CHANNEL, "list my videos")
+        await bot.send(event)
+        message = await fake_slack.wait_until(lambda: fake_slack.posted("chat.stopStream")
+                                              and streamed(fake_slack, event["ts"]))
+    text_appends = [r for r in fake_slack.posted("chat.appendStream")
+                    if any(c.get("type") == "markdown_text" for c in r.params.get("chunks", []))]
+    assert message.text == ANSWER
+    assert 1 <= len(text_appends) < len(ANSWER) // 3  # coalesced, never one call per token
+    assert all(r.body.get("stream") is True for r in server.requests)
+
+
+async def test_stop_cancels_the_turn(slack_bot: BotFactory, fake_slack: FakeSlack) -> None:
+    never = asyncio.Event()
+
+    async def hang() -> str:
+        await never.wait()
+        return "unreachable"
+
+    bot = await slack_bot(llm=videos_then(hang), SLACK_STREAMING="true", stream=StreamOptions(min_interval=0.05, tick_s=0.05))
+    event = mention(CHANNEL, "take your time")
+    await bot.send(event)
+    message = await fake_slack.wait_until(
+        lambda: (m := streamed(fake_slack, event["ts"])) and m.task_statuses("call_1")[-1:] == ["complete"] and m)
+    fake_slack.press_stop(CHANNEL, message.ts)
+    await fake_slack.wait_until(lambda: "Cancelled" in message.text)
+    assert message.button("director_retry") is not None  # the same message, now the cancelled card
+    assert len(fake_slack.thread(CHANNEL, event["ts"])) == 1
+
+
+async def test_refused_streaming_is_the_edited_card(slack_bot: BotFactory, fake_slack: FakeSlack) -> None:
+    fake_slack.no_stream_channels.add(CHANNEL)
+    bot = await slack_bot(llm=videos_then(answer_now), SLACK_STREAMING="true")
+    first, second = mention(CHANNEL, "one"), mention(CHANNEL, "two")
+    await bot.send(first)
+    card = await bot.final_card(CHANNEL, first["ts"])
+    assert "Done" in card.text and ANSWER in card.all_text() and not card.chunks
+    await bot.send(second)
+    await bot.final_card(CHANNEL, second["ts"])
+    assert fake_slack.calls("chat.startStream") == 1  # the channel's refusal is remembered
+
+
+async def test_a_job_past_the_stream_age_ends_in_one_reply(slack_bot: BotFactory, fake_slack: FakeSlack) -> None:
+    now = [1_000.0]
+    fake_slack.clock = lambda: now[0]
+    release = asyncio.Event()
+
+    async def later() -> str:
+        await release.wait()
+        return ANSWER
+
+    bot = await slack_bot(llm=videos_then(later), SLACK_STREAMING="true",
+                          stream=StreamOptions(min_interval=0.05, clock=lambda: now[0]))
+    event = mention(CHANNEL, "index everything")
+    await bot.send(event)
+    message = await fake_slack.wait_until(
+        lambda: (m := streamed(fake_slack, event["ts"])) and m.task_statuses("call_1")[-1:] == ["complete"] and m)
+    appends = fake_slack.calls("chat.appendStream")
+    now[0] += 20 * 60  # a 20-minute index: the stream has long expired
+    release.set()
+    await fake_slack.wait_until(lambda: "Done" in message.text and "feedback_buttons" in element_types(message))
+    assert ANSWER in message.all_text()
+    assert fake_slack.calls("chat.appendStream") == appends  # nothing appended to an old stream
+    assert [r.params["ts"] for r in fake_slack.posted("chat.update")][-1] == message.ts
+    assert len(fake_slack.thread(CHANNEL, event["ts"])) == 1
