@@ -24,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.app import Listeners, build_bolt_app, web_client
 from adapters.slack.config import SlackConfig, SlackConfigError, required
 from adapters.slack.delivery import DeliveryOptions, SlackPort
+from adapters.slack.feedback import register_feedback
 from adapters.slack.files import SlackFileFetcher
 from adapters.slack.intake import SlackIntake
 from adapters.slack.server import Health, create_web_app
@@ -82,6 +83,7 @@ class SlackRuntime(SlackDelivery):
             admin_users=list(config.admin_users), react=options.react,
         )
         self.bolt = build_bolt_app(self.client, self.listeners)
+        register_feedback(self.bolt, self.client, app.conversations)
         self.intake = SlackIntake(app.intake, self.bolt, (config.signing_secret or "").strip() or None)
 
     def aiohttp_app(self, health: Health | None = None) -> web.Application:

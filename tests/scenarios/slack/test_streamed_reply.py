@@ -5,12 +5,15 @@ outlives the stream still ends in one reply."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 from adapters.slack.stream_delivery import StreamOptions
+from bot.stats import stats_line
 from core.llm.base import LLMResponse, ToolSpec
 from core.llm.scripted import ScriptedLLM
 from core.messages import ContextMessage, ToolCall
+from tests.conftest import make_settings
 from tests.fakes.openai_server import reply_text, reply_tool_calls, running_openai_server
 from tests.fakes.slack_api import FakeMessage, FakeSlack, mention
 from tests.scenarios.slack.conftest import BotFactory
@@ -131,3 +134,21 @@ async def test_a_job_past_the_stream_age_ends_in_one_reply(slack_bot: BotFactory
     assert fake_slack.calls("chat.appendStream") == appends  # nothing appended to an old stream
     assert [r.params["ts"] for r in fake_slack.posted("chat.update")][-1] == message.ts
     assert len(fake_slack.thread(CHANNEL, event["ts"])) == 1
+
+
+async def test_feedback_is_recorded_with_the_turn(slack_bot: BotFactory, fake_slack: FakeSlack, tmp_path: Path) -> None:
+    bot = await slack_bot(llm=videos_then(answer_now), SLACK_STREAMING="true")
+    event = mention(CHANNEL, "what videos do I have?")
+    await bot.send(event)
+    message = await fake_slack.wait_until(lambda: fake_slack.posted("chat.stopStream") and streamed(fake_slack, event["ts"]))
+    [buttons] = [e for b in message.blocks for e in b.get("elements", []) if e.get("type") == "feedback_buttons"]
+    good, bad = buttons["positive_button"]["value"], buttons["negative_button"]["value"]
+
+    assert await bot.press("director_feedback", bad, message) == 200
+    assert await bot.press("director_feedback", good, message, user="U0OTHER") == 200
+    assert await bot.press("director_feedback", "good:no-such-turn", message) == 200
+    await fake_slack.wait_until(lambda: len(fake_slack.ephemeral) == 2)
+    assert await bot.press("director_feedback", good, message) == 200  # changed their mind: one vote each
+    await fake_slack.wait_until(lambda: len(fake_slack.ephemeral) == 3)
+    line = await stats_line(make_settings(tmp_path / "data"))
+    assert line.startswith("turns: 1 (succeeded 1)") and line.endswith("feedback: 👍 2 · 👎 0")
