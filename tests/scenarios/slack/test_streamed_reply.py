@@ -152,3 +152,15 @@ async def test_feedback_is_recorded_with_the_turn(slack_bot: BotFactory, fake_sl
     await fake_slack.wait_until(lambda: len(fake_slack.ephemeral) == 3)
     line = await stats_line(make_settings(tmp_path / "data"))
     assert line.startswith("turns: 1 (succeeded 1)") and line.endswith("feedback: 👍 2 · 👎 0")
+
+
+async def test_rate_limited_appends_wait_and_the_final_state_lands(slack_bot: BotFactory, fake_slack: FakeSlack) -> None:
+    fake_slack.rate_limit("chat.appendStream", retry_after=0, times=2)
+    fake_slack.rate_limit("chat.stopStream", retry_after=0, times=1)
+    bot = await slack_bot(llm=videos_then(answer_now), SLACK_STREAMING="true")
+    event = mention(CHANNEL, "what videos do I have?")
+    await bot.send(event)
+    message = await fake_slack.wait_until(lambda: fake_slack.posted("chat.stopStream") and streamed(fake_slack, event["ts"]))
+    assert [r.status for r in fake_slack.requests if r.method == "chat.appendStream"][:2] == [429, 429]
+    assert message.text == ANSWER and message.task_statuses("call_1") == ["pending", "in_progress", "complete"]
+    assert "feedback_buttons" in element_types(message)
