@@ -116,6 +116,7 @@ class SlackStreamObserver:
         self._flush_task: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._side: set[asyncio.Task[Any]] = set()
+        self._ticking = False
         self._last_append = 0.0
         self._last_text_at = 0.0
         self._last_status_at = 0.0
@@ -148,8 +149,8 @@ class SlackStreamObserver:
 
     def _young(self) -> bool:
         ref = self._ref or {}
-        if not ref.get("stream"):
-            return False
+        if ref.get("stream") != "1":
+            return False  # a card, or a stream already stopped
         try:
             started = float(ref.get("started", "0"))
         except ValueError:
@@ -173,7 +174,15 @@ class SlackStreamObserver:
                 self._start_task = asyncio.get_running_loop().create_task(self._start())
         else:
             self._progress(message)
+            self._start_ticker(message)
             self._kick()
+
+    def _start_ticker(self, message: OutputMessage) -> None:
+        """Only once the turn runs: a process that only showed "queued" (the queue
+        runtime's web process) leaves no loop behind."""
+        if not self._ticking and message.status == MsgStatus.progress:
+            self._ticking = True
+            self._side_task(self._tick())
 
     def on_event(self, message: OutputMessage, event: Any) -> None:
         self._latest = message
@@ -209,7 +218,10 @@ class SlackStreamObserver:
                 await self._card.on_publish(message)
             elif message.status == MsgStatus.success and self._ref is not None:
                 clips = InlineClips(self._client, self._port.options.inline_clip_bytes)
-                await clips.upload(message, self._ref, self._turn.thread.thread_id)
+                uploaded = await clips.upload(message, self._ref, self._turn.thread.thread_id)
+                if uploaded and ",".join(uploaded) != self._ref.get("uploads", ""):
+                    self._ref = {**self._ref, "uploads": ",".join(uploaded)}
+                    await self._save_ref(self._ref)
         finally:
             self._done.set()
             await self._set_status("")
@@ -246,9 +258,9 @@ class SlackStreamObserver:
         except Exception:
             log.exception("could not store where the reply of turn %s is", self._turn.turn_id)
         self._last_append = time.monotonic()
-        self._side_task(self._tick())
         if self._latest is not None:
             self._progress(self._latest)
+            self._start_ticker(self._latest)
         self._kick()
 
     def _fall_back(self) -> None:
@@ -383,9 +395,21 @@ class SlackStreamObserver:
             except Exception as exc:
                 log.debug("stopping an old stream: %s", getattr(exc, "response", {}).get("error", exc))
         log.info("the reply of turn %s left its stream; it ends through chat.update", self._turn.turn_id)
+        await self._mark_stopped()
         self._card = self._card_for(self._ref)
         if self._latest is not None:
             self._card.on_update(self._latest)
+
+    async def _mark_stopped(self) -> None:
+        """Store that the stream is over: a Retry or a restart then edits the message."""
+        assert self._ref is not None
+        if self._ref.get("stream") == "stopped":
+            return
+        self._ref = {**self._ref, "stream": "stopped"}
+        try:
+            await self._save_ref(self._ref)
+        except Exception:
+            log.exception("could not store that the reply of turn %s stopped streaming", self._turn.turn_id)
 
     async def _stopped(self) -> None:
         """The person pressed Stop: cancel the turn, as the Cancel button does."""
@@ -421,6 +445,7 @@ class SlackStreamObserver:
                 await self._client.chat_stopStream(
                     channel=self._ref["channel"], ts=self._ref["ts"], blocks=blocks,
                     metadata={"event_type": "director_turn", "event_payload": {"turn_id": self._turn.turn_id}})
+                await self._mark_stopped()
                 return True
             except SlackApiError as exc:
                 wait = retry_after(exc)

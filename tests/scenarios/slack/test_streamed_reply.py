@@ -95,8 +95,13 @@ async def test_stop_cancels_the_turn(slack_bot: BotFactory, fake_slack: FakeSlac
         lambda: (m := streamed(fake_slack, event["ts"])) and m.task_statuses("call_1")[-1:] == ["complete"] and m)
     fake_slack.press_stop(CHANNEL, message.ts)
     await fake_slack.wait_until(lambda: "Cancelled" in message.text)
-    assert message.button("director_retry") is not None  # the same message, now the cancelled card
-    assert len(fake_slack.thread(CHANNEL, event["ts"])) == 1
+    retry = message.button("director_retry")  # the same message, now the cancelled card
+    assert retry is not None and len(fake_slack.thread(CHANNEL, event["ts"])) == 1
+
+    never.set()  # the retried turn answers; it edits the same message
+    assert await bot.press("director_retry", retry["value"], message) == 200
+    await fake_slack.wait_until(lambda: "Done" in message.text and "unreachable" in message.all_text())
+    assert len(fake_slack.thread(CHANNEL, event["ts"])) == 1 and fake_slack.calls("chat.startStream") == 1
 
 
 async def test_refused_streaming_is_the_edited_card(slack_bot: BotFactory, fake_slack: FakeSlack) -> None:
