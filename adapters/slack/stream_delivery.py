@@ -53,7 +53,7 @@ from adapters.slack.uploads import InlineClips
 from core.delivery.port import SaveRef, TurnRef
 from core.delivery.rate import RateWindows
 from core.messages import MsgStatus, OutputMessage
-from core.reasoning.events import TextDelta, ToolCallFinished, ToolCallStarted
+from core.reasoning.events import TextDelta, TextDiscarded, ToolCallFinished, ToolCallStarted
 
 log = logging.getLogger(__name__)
 
@@ -200,9 +200,15 @@ class SlackStreamObserver:
             self._queue.append(task_chunk(event.call_id, task.title, task.status, task.details))
         elif isinstance(event, TextDelta) and event.delta:
             self._sent_text[event.card_id] = self._sent_text.get(event.card_id, 0) + len(event.delta)
-            self._queue.append(text_chunk(defuse(event.delta)))
+            self._queue.append({**text_chunk(defuse(event.delta)), "_card": event.card_id})
+        elif isinstance(event, TextDiscarded):
+            # Not the answer after all (tools follow): drop what was not sent yet; what
+            # already streamed stays as the reply's lead-in.
+            self._queue = [c for c in self._queue if c.get("_card") != event.card_id]
+            self._sent_text.pop(event.card_id, None)
+            return
         else:
-            return  # TextDiscarded: what streamed stays as the reply's lead-in
+            return
         self._kick()
 
     async def on_publish(self, message: OutputMessage) -> None:
@@ -298,7 +304,7 @@ class SlackStreamObserver:
                     break
                 piece, rest = chunk["text"][:room], chunk["text"][room:]
                 if rest:
-                    self._queue[0] = text_chunk(rest)
+                    self._queue[0] = {**chunk, "text": rest}
                 else:
                     self._queue.pop(0)
                 text += len(piece)

@@ -10,7 +10,7 @@ from typing import Any
 
 from adapters.slack.stream_delivery import StreamOptions
 from bot.stats import stats_line
-from core.llm.base import LLMResponse, ToolSpec
+from core.llm.base import BaseLLM, LLMResponse, TextSink, ToolSpec
 from core.llm.scripted import ScriptedLLM
 from core.messages import ContextMessage, ToolCall
 from tests.conftest import make_settings
@@ -169,3 +169,31 @@ async def test_rate_limited_appends_wait_and_the_final_state_lands(slack_bot: Bo
     assert [r.status for r in fake_slack.requests if r.method == "chat.appendStream"][:2] == [429, 429]
     assert message.text == ANSWER and message.task_statuses("call_1") == ["pending", "in_progress", "complete"]
     assert "feedback_buttons" in element_types(message)
+
+
+class TestStreamingLLM(BaseLLM):
+    """Streams a lead-in, then calls `videos`; then streams the answer in pieces."""
+
+    __test__ = False
+    name = "test-streaming"
+    can_stream = True
+
+    async def chat(self, messages: list[ContextMessage], tools: list[ToolSpec] | None = None) -> LLMResponse:
+        raise AssertionError("the engine streams from a model that can")
+
+    async def chat_stream(self, messages: list[ContextMessage], tools: list[ToolSpec] | None,
+                          on_text: TextSink) -> LLMResponse:
+        if not any(m.role == "tool" for m in messages):
+            on_text("Let me look that up… ")
+            return LLMResponse(tool_calls=[ToolCall(id="call_1", name="videos", arguments="{}")])
+        for start in range(0, len(ANSWER), 5):
+            on_text(ANSWER[start:start + 5])
+        return LLMResponse(content=ANSWER)
+
+
+async def test_text_taken_back_before_it_was_sent_never_shows(slack_bot: BotFactory, fake_slack: FakeSlack) -> None:
+    bot = await slack_bot(llm=TestStreamingLLM(), SLACK_STREAMING="true", stream=StreamOptions(min_interval=0.5))
+    event = mention(CHANNEL, "what videos do I have?")
+    await bot.send(event)
+    message = await fake_slack.wait_until(lambda: fake_slack.posted("chat.stopStream") and streamed(fake_slack, event["ts"]))
+    assert message.text == ANSWER  # the lead-in was dropped while still queued; the answer came in pieces, whole
