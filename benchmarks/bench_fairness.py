@@ -42,7 +42,7 @@ async def main(busy: int, edits_per_minute: int, wait_all: bool) -> None:
     fake = await FakeSlack().start()
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(_env_file=None, DIRECTOR_DATA_DIR=Path(tmp), MEDIA_PORT=0, LOG_LEVEL="WARNING",  # type: ignore[call-arg]
-                            SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake.api_url)
+                            SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake.api_url, SLACK_STREAMING="false")
         app = await build_app(settings, role="web")
         runtime = create_slack_runtime(app, slack_config(settings), SlackOptions(react=False, delivery=DeliveryOptions(
             edits_per_window=edits_per_minute, window_seconds=60.0)))

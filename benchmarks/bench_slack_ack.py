@@ -107,7 +107,7 @@ async def director(fake: FakeSlack, count: int, data_dir: Path, database_url: st
                    ) -> tuple[list[float], Counter[str] | None, int]:
     values: dict[str, Any] = {"DIRECTOR_DATA_DIR": data_dir, "MEDIA_PORT": 0, "LOG_LEVEL": "WARNING",
                               "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                              "SLACK_API_URL": fake.api_url, "MAX_CONCURRENT_TURNS": 8}
+                              "SLACK_API_URL": fake.api_url, "SLACK_STREAMING": "false", "MAX_CONCURRENT_TURNS": 8}
     if database_url:
         values["DATABASE_URL"] = database_url
     settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -86,7 +86,7 @@ async def _run(workers: int, turns: int, latency: float, postgres: str) -> float
             with tempfile.TemporaryDirectory() as tmp:
                 env = child_env(Path(tmp) / "data", DATABASE_URL=f"{postgres}?options={quote(f'-csearch_path={name}')}",
                                 SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                                SLACK_API_URL=fake.api_url, PORT="0", OPENAI_API_KEY="sk-bench-key",
+                                SLACK_API_URL=fake.api_url, SLACK_STREAMING="false", PORT="0", OPENAI_API_KEY="sk-bench-key",
                                 OPENAI_BASE_URL=llm.base_url, LOG_LEVEL="WARNING", MAX_TURNS_PER_WORKSPACE="8")
                 env["LOG_LEVEL"] = "INFO"  # the lines the harness waits for
                 web = await BotProcess.start(["slack", "--http"], env, cwd=Path(tmp))

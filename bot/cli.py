@@ -34,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="turns this worker runs at once (default MAX_CONCURRENT_TURNS)")
 
     commands.add_parser("migrate", help="apply database migrations")
+    commands.add_parser("stats", help="print turns by status and the 👍/👎 feedback on answers")
 
     sample = commands.add_parser("sample-video", help="make a short spoken talk to try the bot with")
     sample.add_argument("path", type=Path)
@@ -63,6 +64,13 @@ async def _migrate(settings: Settings) -> int:
     await migrate(engine)
     await engine.dispose()
     sys.stdout.write("database is up to date\n")
+    return 0
+
+
+async def _stats(settings: Settings) -> int:
+    from bot.stats import stats_line
+
+    sys.stdout.write(await stats_line(settings) + "\n")
     return 0
 
 
@@ -106,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_console(settings, args.channel, args.thread))
         if args.command == "migrate":
             return asyncio.run(_migrate(settings))
+        if args.command == "stats":
+            return asyncio.run(_stats(settings))
         if args.command == "sample-video":
             return asyncio.run(_sample_video(args.path, args.text))
         if args.command == "slack":

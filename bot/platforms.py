@@ -48,6 +48,7 @@ def slack_config(settings: Settings) -> SlackConfig:
         inline_clip_mb=settings.slack_inline_clip_mb,
         admin_users=split_list(settings.slack_admin_users),
         allowed_channels=split_list(settings.slack_allowed_channels),
+        streaming=settings.slack_streaming,
     )
 
 

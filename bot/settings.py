@@ -76,6 +76,7 @@ class Settings(BaseSettings):
     slack_inline_clip_mb: float = Field(default=20.0, ge=0, alias="SLACK_INLINE_CLIP_MB")
     slack_admin_users: str = Field(default="", alias="SLACK_ADMIN_USERS")
     slack_allowed_channels: str = Field(default="", alias="SLACK_ALLOWED_CHANNELS")
+    slack_streaming: bool = Field(default=True, alias="SLACK_STREAMING")
     host: str = Field(default="0.0.0.0", alias="HOST")  # the web process's interface (`slack --http`)
     port: int = Field(default=3000, ge=0, le=65535, alias="PORT")
 

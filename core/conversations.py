@@ -122,6 +122,14 @@ class Conversations:
         turn = await self._store.turns.get(turn_id)
         return turn.user_id if turn is not None and turn.user_id else None
 
+    async def feedback(self, turn_id: str, user_id: str, rating: str) -> bool:
+        """Record a person's 👍 ("good") or 👎 ("bad") on a turn's answer; False if refused."""
+        if rating not in ("good", "bad") or not user_id:
+            return False
+        recorded = await self._store.feedback.record(turn_id, user_id, rating)  # type: ignore[arg-type]
+        log.info("feedback", extra={"turn": turn_id, "rating": rating, "recorded": recorded})
+        return recorded
+
     async def wait(self, turn_id: str) -> TurnStatus:
         return await self._runner.wait(turn_id)
 

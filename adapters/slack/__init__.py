@@ -6,6 +6,8 @@ Public entry points:
   fetcher on a (not yet started) core host and builds the Bolt app;
   `runtime.aiohttp_app()` is the HTTP-mode web app, `runtime.socket_mode()` the
   Socket Mode connection.
+- Replies stream (`stream_delivery.py`) where Slack allows it and SLACK_STREAMING is
+  on; otherwise, and for stored cards, one job card is edited (`delivery.py`).
 - `SlackDelivery(app, config)` only shows turns and fetches their files (a worker).
 - `SlackConfig` holds the values the adapter reads; `bot/platforms.py` builds it from
   the settings (`slack_config`) and runs the process (`director-bot slack [--http]`).
@@ -22,10 +24,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.app import Listeners, build_bolt_app, web_client
 from adapters.slack.config import SlackConfig, SlackConfigError, required
 from adapters.slack.delivery import DeliveryOptions, SlackPort
+from adapters.slack.feedback import register_feedback
 from adapters.slack.files import SlackFileFetcher
 from adapters.slack.intake import SlackIntake
 from adapters.slack.server import Health, create_web_app
 from adapters.slack.socket_mode import SocketMode
+from adapters.slack.stream_delivery import StreamingSlackPort, StreamOptions
 from core.host import CoreHost
 
 __all__ = ["SlackConfig", "SlackConfigError", "SlackDelivery", "SlackOptions", "SlackRuntime",
@@ -40,6 +44,7 @@ class SlackOptions:
 
     delivery: DeliveryOptions = field(default_factory=DeliveryOptions)
     react: bool = True  # 👀 on the person's message when a turn is accepted
+    stream: StreamOptions = field(default_factory=StreamOptions)
 
 
 class SlackDelivery:
@@ -55,7 +60,9 @@ class SlackDelivery:
         self.config = config
         self.options = options
         self.client = client or web_client(token, config.api_url)
-        self.port = SlackPort(self.client, options.delivery)
+        options.stream.enabled = options.stream.enabled and config.streaming
+        self.port: SlackPort = StreamingSlackPort(self.client, options.delivery, options.stream,
+                                                  cancel=app.conversations.cancel)
         app.register_port(self.port)
         app.conversations.register_fetcher("slack", SlackFileFetcher(token, config.api_url))
 
@@ -76,6 +83,7 @@ class SlackRuntime(SlackDelivery):
             admin_users=list(config.admin_users), react=options.react,
         )
         self.bolt = build_bolt_app(self.client, self.listeners)
+        register_feedback(self.bolt, self.client, app.conversations)
         self.intake = SlackIntake(app.intake, self.bolt, (config.signing_secret or "").strip() or None)
 
     def aiohttp_app(self, health: Health | None = None) -> web.Application:

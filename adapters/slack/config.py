@@ -22,6 +22,7 @@ class SlackConfig:
     inline_clip_mb: float = 20.0
     admin_users: list[str] = field(default_factory=list)
     allowed_channels: list[str] = field(default_factory=list)
+    streaming: bool = True  # SLACK_STREAMING: streamed replies where Slack allows them, else the edited card
 
 
 def required(value: str | None, name: str) -> str:

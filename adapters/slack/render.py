@@ -218,6 +218,11 @@ def _fit(content: list[list[Block]], room: int) -> list[Block]:
     return kept
 
 
+def fit_blocks(content: list[list[Block]], room: int) -> list[Block]:
+    """`_fit` for other renderers of this adapter (the streamed reply's final blocks)."""
+    return _fit(content, room)
+
+
 def _footer(message: OutputMessage) -> Block | None:
     parts = []
     if message.agents:

@@ -218,3 +218,16 @@ class LocalStreamRow(Base):
     size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     spec: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # what was cut, for reuse
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class FeedbackRow(Base):
+    """A person's 👍/👎 on a turn's answer; pressing again replaces their vote."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (UniqueConstraint("turn_id", "user_id", name="uq_feedback_vote"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    turn_id: Mapped[str] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(128))
+    rating: Mapped[str] = mapped_column(String(8))  # "good" | "bad"
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

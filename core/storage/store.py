@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession as DBSession
 from core.incoming import ChannelKey, Incoming, ThreadKey
 from core.messages import ContextMessage, InputMessage, OutputMessage, utcnow
 from core.storage.database import session_factory
+from core.storage.feedback import FeedbackStore
 from core.storage.models import Base, ChannelRow, ContextRow, EventKeyRow, InboxRow, MessageRow, SessionRow, TurnRow
 from core.turns import TurnStatus
 
@@ -387,6 +388,7 @@ class Store:
         self.sessions = SessionStore(self.sessionmaker)
         self.turns = TurnStore(self.sessionmaker)
         self.context = ContextStore(self.sessionmaker)
+        self.feedback = FeedbackStore(self.sessionmaker)
 
     async def load_turn(self, turn_id: str) -> TurnRecord:
         async with self.sessionmaker() as db:

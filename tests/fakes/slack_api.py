@@ -9,6 +9,14 @@ downloads with a bearer-token check (an HTML login page when the token lacks
 
 Tests assert on the recorded state (`fake.thread(channel, ts)`) and await it with
 `fake.wait_until(predicate)`, never with sleeps.
+
+Streaming (`chat.startStream` / `appendStream` / `stopStream`) follows Slack's documented
+rules: a reply (`thread_ts`), with `recipient_user_id` and `recipient_team_id` in channels,
+`markdown_text` up to 12,000 characters a call, chunks recorded in order
+(`FakeMessage.chunks`). `no_stream_channels` answer `method_not_supported_for_channel_type`;
+`press_stop` is the person pressing Stop (the next append answers `stopped_by_user`); a
+stream older than `stream_ttl` seconds on `fake.clock` has expired
+(`message_not_in_streaming_state`). `assistant.threads.setStatus` calls land in `statuses`.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ TEAM_ID = "T0001"
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
 ALL_SCOPES = frozenset(
-    {"app_mentions:read", "chat:write", "channels:history", "groups:history", "files:read",
+    {"app_mentions:read", "chat:write", "assistant:write", "channels:history", "groups:history", "files:read",
      "files:write", "reactions:write", "users:read"}
 )
 LOGIN_PAGE = "<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to Slack</body></html>"
@@ -50,6 +58,27 @@ class FakeMessage:
     files: list[dict[str, Any]] = field(default_factory=list)
     metadata: dict[str, Any] | None = None
     versions: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
+    streaming: bool = False  # an open chat.startStream message
+    stream_started: float = 0.0
+    stop_pressed: bool = False
+    chunks: list[dict[str, Any]] = field(default_factory=list)  # every chunk streamed, in order
+
+    def tasks(self) -> dict[str, dict[str, Any]]:
+        """The latest `task_update` of each task id, in first-seen order."""
+        latest: dict[str, dict[str, Any]] = {}
+        for chunk in self.chunks:
+            if chunk.get("type") == "task_update":
+                latest[chunk["id"]] = {**latest.get(chunk["id"], {}), **chunk}
+        return latest
+
+    def task_statuses(self, task_id: str) -> list[str]:
+        """The statuses a task went through, repeats folded."""
+        seen: list[str] = []
+        for chunk in self.chunks:
+            if chunk.get("type") == "task_update" and chunk.get("id") == task_id:
+                if not seen or seen[-1] != chunk.get("status"):
+                    seen.append(chunk.get("status", ""))
+        return seen
 
     @property
     def edits(self) -> int:
@@ -140,6 +169,10 @@ class FakeSlack:
         self._closing = asyncio.Event()
         self.latency = 0.0  # seconds every Web API call takes (benchmarks)
         self._sockets: list[web.WebSocketResponse] = []
+        self.no_stream_channels: set[str] = set()
+        self.stream_ttl = 300.0  # seconds a stream stays open (Slack: about 5 minutes)
+        self.clock: Callable[[], float] = time.monotonic
+        self.statuses: list[dict[str, Any]] = []  # assistant.threads.setStatus calls
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -247,7 +280,7 @@ class FakeSlack:
                 pass
             else:
                 params.update(dict(parse_qsl(raw.decode())))
-        for key in ("blocks", "files", "metadata"):
+        for key in ("blocks", "files", "metadata", "chunks", "loading_messages"):
             if isinstance(params.get(key), str):
                 params[key] = json.loads(params[key])
         return params
@@ -325,10 +358,97 @@ class FakeSlack:
         message = self.messages.get((params.get("channel", ""), params.get("ts", "")))
         if message is None:
             return {"ok": False, "error": "message_not_found"}
+        message.streaming = False  # an update ends a stream (what is shown is the update)
         message.text = params.get("text", message.text)
         message.blocks = params.get("blocks") if "blocks" in params else []
         message.versions.append((message.text, message.blocks))
         return {"ok": True, "channel": message.channel, "ts": message.ts, "text": message.text}
+
+    # --- streaming ----------------------------------------------------------------------
+
+    def press_stop(self, channel: str, ts: str) -> None:
+        """The person pressed Stop on a streaming reply."""
+        self.messages[(channel, ts)].stop_pressed = True
+
+    def _stream_text(self, message: FakeMessage, params: dict[str, Any]) -> dict[str, Any] | None:
+        """Record markdown_text and chunks; an error answer if Slack would refuse them."""
+        text = params.get("markdown_text")
+        chunks = params.get("chunks") or []
+        if text is not None and len(text) > 12_000:
+            return {"ok": False, "error": "msg_too_long"}
+        if any(len(c.get("text", "")) > 12_000 for c in chunks if c.get("type") == "markdown_text"):
+            return {"ok": False, "error": "msg_too_long"}
+        if text:
+            chunks = [{"type": "markdown_text", "text": text}, *chunks]
+        for chunk in chunks:
+            if chunk.get("type") == "task_update" and chunk.get("status") not in (
+                    "pending", "in_progress", "complete", "error"):
+                return {"ok": False, "error": "invalid_chunks"}
+        message.chunks.extend(chunks)
+        message.text += "".join(c.get("text", "") for c in chunks if c.get("type") == "markdown_text")
+        return None
+
+    def _open_stream(self, params: dict[str, Any]) -> FakeMessage | dict[str, Any]:
+        message = self.messages.get((params.get("channel", ""), params.get("ts", "")))
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        if message.streaming and message.stop_pressed:
+            message.streaming = False
+            return {"ok": False, "error": "stopped_by_user"}
+        if message.streaming and self.clock() - message.stream_started > self.stream_ttl:
+            message.streaming = False
+        if not message.streaming:
+            return {"ok": False, "error": "message_not_in_streaming_state"}
+        return message
+
+    def _m_chat_startStream(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        channel = params.get("channel", "")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if channel in self.no_stream_channels:
+            return {"ok": False, "error": "method_not_supported_for_channel_type"}
+        if not params.get("thread_ts"):
+            return {"ok": False, "error": "invalid_arguments"}
+        if channel[0] in "CG" and not (params.get("recipient_user_id") and params.get("recipient_team_id")):
+            return {"ok": False, "error": "invalid_arguments"}
+        ts = self._next_ts()
+        message = FakeMessage(channel=channel, ts=ts, text="", blocks=[], user=BOT_USER_ID,
+                              thread_ts=params["thread_ts"], streaming=True, stream_started=self.clock())
+        if error := self._stream_text(message, params):
+            return error
+        message.versions.append((message.text, []))
+        self.messages[(channel, ts)] = message
+        return {"ok": True, "channel": channel, "ts": ts}
+
+    def _m_chat_appendStream(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        message = self._open_stream(params)
+        if isinstance(message, dict):
+            return message
+        if error := self._stream_text(message, params):
+            return error
+        return {"ok": True, "channel": message.channel, "ts": message.ts}
+
+    def _m_chat_stopStream(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        message = self._open_stream(params)
+        if isinstance(message, dict):
+            return message
+        blocks = params.get("blocks") or []
+        if len(blocks) > 50:
+            return {"ok": False, "error": "invalid_blocks"}
+        if error := self._stream_text(message, params):
+            return error
+        message.streaming = False
+        message.blocks = blocks
+        message.metadata = params.get("metadata")
+        message.versions.append((message.text, blocks))
+        return {"ok": True, "channel": message.channel, "ts": message.ts,
+                "message": {"text": message.text, "ts": message.ts}}
+
+    def _m_assistant_threads_setStatus(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        if not params.get("channel_id") or not params.get("thread_ts") or "status" not in params:
+            return {"ok": False, "error": "invalid_arguments"}
+        self.statuses.append({k: params.get(k) for k in ("channel_id", "thread_ts", "status", "loading_messages")})
+        return {"ok": True}
 
     def _m_reactions_add(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
         if missing := self._missing(token, "reactions:write"):

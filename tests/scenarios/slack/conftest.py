@@ -20,6 +20,7 @@ import pytest
 from adapters.slack import SlackOptions, SlackRuntime, create_slack_runtime
 from adapters.slack.delivery import DeliveryOptions
 from adapters.slack.server import HttpServer
+from adapters.slack.stream_delivery import StreamOptions
 from bot.platforms import slack_config
 from bot.wiring import App, build_app
 from core.llm.base import BaseLLM
@@ -148,13 +149,16 @@ async def slack_bot(fake_slack: FakeSlack, tmp_path: Path) -> AsyncIterator[BotF
     http = aiohttp.ClientSession()
 
     async def factory(llm: BaseLLM | None = None, min_interval: float = 0.2, data_dir: Path | None = None,
-                      react: bool = True, delivery: DeliveryOptions | None = None, **overrides: Any) -> SlackBot:
+                      react: bool = True, delivery: DeliveryOptions | None = None, stream: StreamOptions | None = None,
+                      **overrides: Any) -> SlackBot:
         values: dict[str, Any] = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                                  "SLACK_API_URL": fake_slack.api_url}
+                                  "SLACK_API_URL": fake_slack.api_url,
+                                  "SLACK_STREAMING": "false"}  # the edited card; streamed replies opt in
         values.update(overrides)
         settings = make_settings(data_dir or tmp_path / "data", **values)
         app = await build_app(settings, llm=llm)
-        options = SlackOptions(delivery=delivery or DeliveryOptions(min_interval=min_interval), react=react)
+        options = SlackOptions(delivery=delivery or DeliveryOptions(min_interval=min_interval), react=react,
+                               stream=stream or StreamOptions(min_interval=0.05))
         runtime = create_slack_runtime(app, slack_config(settings), options)
         server = HttpServer(runtime.aiohttp_app())
         port = await server.start("127.0.0.1", 0)

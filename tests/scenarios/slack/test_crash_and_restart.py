@@ -23,8 +23,9 @@ CHANNEL = "C1"
 
 
 def web_env(data_dir: Path, fake: FakeSlack, **extra: str) -> dict[str, str]:
+    values = {"SLACK_STREAMING": "false", **extra}  # the edited card unless a test streams
     return child_env(data_dir, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                     SLACK_API_URL=fake.api_url, PORT="0", MEDIA_HOST="127.0.0.1", **extra)
+                     SLACK_API_URL=fake.api_url, PORT="0", MEDIA_HOST="127.0.0.1", **values)
 
 
 async def test_a_turn_running_when_the_process_is_killed_ends_interrupted(
@@ -75,3 +76,26 @@ async def test_every_acknowledged_mention_is_answered_after_kill_9(
             timeout=60)
         assert len(cards) == 1
     assert len(second.turn_ids()) >= 30
+
+
+async def test_a_streamed_reply_cut_by_kill_9_ends_interrupted_in_place(
+        slack_bot: BotFactory, fake_slack: FakeSlack, tmp_path: Path) -> None:
+    data_dir = tmp_path / "shared"
+    async with running_openai_server() as llm, aiohttp.ClientSession() as http:
+        llm.handler = lambda request: reply_hang()
+        first = await BotProcess.start(["slack", "--http"], web_env(
+            data_dir, fake_slack, SLACK_STREAMING="true", OPENAI_API_KEY="sk-test-key",
+            OPENAI_BASE_URL=llm.base_url), cwd=tmp_path)
+        try:
+            event = mention(CHANNEL, "summarize the keynote")
+            assert await send_event(http, f"http://127.0.0.1:{await first.port()}", event) == 200
+            await llm.wait_for_requests(1)
+            [reply] = await fake_slack.wait_until(lambda: [m for m in fake_slack.thread(CHANNEL, event["ts"])
+                                                           if m.streaming], timeout=30)
+        finally:
+            await first.kill()
+
+    second = await slack_bot(data_dir=data_dir, SLACK_STREAMING="true")
+    await fake_slack.wait_until(lambda: not reply.streaming and reply.button("director_retry"), timeout=30)
+    assert "Interrupted" in reply.all_text()
+    assert len(second.cards(CHANNEL, event["ts"])) == 1

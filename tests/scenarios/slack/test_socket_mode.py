@@ -15,7 +15,7 @@ from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, FakeSlack, event_body, m
 
 async def test_socket_mode_mention(fake_slack: FakeSlack, tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "data", SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN,
-                             SLACK_API_URL=fake_slack.api_url)
+                             SLACK_API_URL=fake_slack.api_url, SLACK_STREAMING="false")
     app = await build_app(settings)
     runtime = create_slack_runtime(app, slack_config(settings), SlackOptions(delivery=DeliveryOptions(min_interval=0.1)))
     await app.start()
