@@ -125,7 +125,9 @@ class Deployment:
 
 
 @pytest.fixture
-async def deployment(pg_url: str, fake_slack: FakeSlack, tmp_path: Path) -> AsyncIterator[tuple[Deployment, SlowModel]]:
+async def deployment(request: pytest.FixtureRequest, pg_url: str, fake_slack: FakeSlack,
+                     tmp_path: Path) -> AsyncIterator[tuple[Deployment, SlowModel]]:
+    """Two web processes and two workers; `SLACK_STREAMING` from an indirect parameter (default: the card)."""
     model = SlowModel()
     server: FakeOpenAIServer
     async with running_openai_server() as server, aiohttp.ClientSession() as http:
@@ -133,7 +135,8 @@ async def deployment(pg_url: str, fake_slack: FakeSlack, tmp_path: Path) -> Asyn
         env = child_env(tmp_path / "data", DATABASE_URL=pg_url, SLACK_BOT_TOKEN=BOT_TOKEN,
                         SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake_slack.api_url, PORT="0",
                         MEDIA_HOST="127.0.0.1", OPENAI_API_KEY="sk-test-key", OPENAI_BASE_URL=server.base_url,
-                        LLM_TIMEOUT_S="300", HEARTBEAT_S="1", PROCESS_STALE_S="5", SHUTDOWN_GRACE_S="5")
+                        LLM_TIMEOUT_S="300", HEARTBEAT_S="1", PROCESS_STALE_S="5", SHUTDOWN_GRACE_S="5",
+                        SLACK_STREAMING=getattr(request, "param", "false"))
         deployed = Deployment(fake_slack, http, env, tmp_path)
         try:
             await asyncio.gather(deployed.start_web(), deployed.start_web())
@@ -181,3 +184,17 @@ async def test_web_processes_and_workers_on_one_database(deployment: tuple[Deplo
     card = await deployed.card_saying(survivor, "Done")
     assert "finished slow-three" in card.all_text()
     assert "Interrupted" not in card.text
+
+
+@pytest.mark.parametrize("deployment", ["true"], indirect=True)
+async def test_a_reply_streamed_by_the_web_process_is_finished_by_a_worker(
+        deployment: tuple[Deployment, SlowModel]) -> None:
+    deployed, _ = deployment
+    events = [await deployed.send(index % 2, f"hello {index}") for index in range(2)]
+    for event in events:
+        [reply] = await deployed.fake.wait_until(
+            lambda event=event: [m for m in deployed.cards(event) if not m.streaming and m.blocks
+                                 and "Hello from the model." in m.text], timeout=60)
+        assert len(deployed.cards(event)) == 1 and reply.chunks
+    assert deployed.fake.calls("chat.postMessage") == 0
+    assert deployed.fake.calls("chat.startStream") == 2  # started once (by a web process), resumed by a worker
