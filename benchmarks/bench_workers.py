@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import json
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -52,23 +51,7 @@ def process_cpu(pids: list[int]) -> float:
     return total / ticks
 
 
-def cpu_seconds() -> tuple[float, float]:
-    """(this process, its finished children) CPU time."""
-    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime, children.ru_utime + children.ru_stime
-
-
 async def run(workers: int, turns: int, latency: float, postgres: str) -> float:
-    before = cpu_seconds()
-    try:
-        return await _run(workers, turns, latency, postgres)
-    finally:
-        after = cpu_seconds()
-        print(f"  CPU per turn: {1000 * (after[1] - before[1]) / turns:.0f} ms in the bot's processes (startup "
-              f"included), {1000 * (after[0] - before[0]) / turns:.0f} ms in the fakes and the sender", flush=True)
-
-
-async def _run(workers: int, turns: int, latency: float, postgres: str) -> float:
     name = f"bench_{uuid.uuid4().hex[:8]}"
     await schema(postgres, True, name)
     fake = await FakeSlack().start()

@@ -16,7 +16,7 @@ Public entry points:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
@@ -60,8 +60,8 @@ class SlackDelivery:
         self.config = config
         self.options = options
         self.client = client or web_client(token, config.api_url)
-        options.stream.enabled = options.stream.enabled and config.streaming
-        self.port: SlackPort = StreamingSlackPort(self.client, options.delivery, options.stream,
+        stream = replace(options.stream, enabled=options.stream.enabled and config.streaming)
+        self.port: SlackPort = StreamingSlackPort(self.client, options.delivery, stream,
                                                   cancel=app.conversations.cancel)
         app.register_port(self.port)
         app.conversations.register_fetcher("slack", SlackFileFetcher(token, config.api_url))

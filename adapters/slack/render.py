@@ -188,7 +188,7 @@ def card_blocks(card: Any, index: int) -> list[Block]:
 # --- the whole message ---------------------------------------------------------------
 
 
-def _fit(content: list[list[Block]], room: int) -> list[Block]:
+def fit_blocks(content: list[list[Block]], room: int) -> list[Block]:
     """Whole cards while blocks and characters last; the rest becomes "N more…".
 
     A card that does not fit whole shows the blocks that still fit (a long answer
@@ -216,11 +216,6 @@ def _fit(content: list[list[Block]], room: int) -> list[Block]:
         kept.append(context(" · ".join(note)))
         break
     return kept
-
-
-def fit_blocks(content: list[list[Block]], room: int) -> list[Block]:
-    """`_fit` for other renderers of this adapter (the streamed reply's final blocks)."""
-    return _fit(content, room)
 
 
 def _footer(message: OutputMessage) -> Block | None:
@@ -263,5 +258,5 @@ def render(message: OutputMessage) -> SlackRender:
     head = section(f"*{escape(status_line(message))}*")
     tail = [b for b in (_footer(message), _action_row(message)) if b]
     content = [card_blocks(card, i) for i, card in enumerate(message.content)]
-    body = _fit([c for c in content if c], MAX_BLOCKS - 1 - len(tail))
+    body = fit_blocks([c for c in content if c], MAX_BLOCKS - 1 - len(tail))
     return SlackRender(text=fallback_text(message), blocks=[head, *body, *tail])

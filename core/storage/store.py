@@ -324,12 +324,12 @@ async def _add_turn(db: DBSession, session_id: str, message: InputMessage, *, re
                     output_ref: dict[str, Any] | None = None, owner: str | None = None) -> TurnRow:
     """Add a queued turn (next seq of its session) with its input and an empty output."""
     seq = await db.scalar(select(func.coalesce(func.max(TurnRow.seq), 0)).where(TurnRow.session_id == session_id))
+    now = utcnow()
     turn = TurnRow(id=new_id(), session_id=session_id, seq=int(seq or 0) + 1, status=TurnStatus.queued.value,
                    user_id=message.user_id, retry_of=retry_of, owner=owner, delivered=False,
-                   cancel_requested=False, created_at=utcnow())
+                   cancel_requested=False, created_at=now)
     await _insert(db, turn)
     output = OutputMessage(session_id=session_id, turn_id=turn.id)
-    now = utcnow()
     await _insert(db, MessageRow(id=message.id, turn_id=turn.id, role="input", content=message.model_dump(mode="json"),
                                  updated_at=now),
                   MessageRow(id=output.id, turn_id=turn.id, role="output", content=output.model_dump(mode="json"),
@@ -425,8 +425,8 @@ class Store:
                 if incoming.inbox_id is not None:
                     await db.execute(delete(InboxRow).where(InboxRow.id == incoming.inbox_id))
                 return None
+            now = utcnow()
             if keys:
-                now = utcnow()
                 await _insert(db, *(EventKeyRow(key=key, created_at=now) for key in keys))
             session = await db.scalar(select(SessionRow).where(
                 SessionRow.platform == thread.platform, SessionRow.workspace_id == thread.workspace_id,
@@ -436,7 +436,7 @@ class Store:
                 session = SessionRow(id=new_id(), platform=thread.platform, workspace_id=thread.workspace_id,
                                      channel_id=thread.channel_id, thread_id=thread.thread_id,
                                      channel_pk=channel_pk, created_by=incoming.user_id, memory={},
-                                     created_at=utcnow(), updated_at=utcnow())
+                                     created_at=now, updated_at=now)
                 await _insert(db, session)
             message = InputMessage(session_id=session.id, user_id=incoming.user_id, text=incoming.text,
                                    attachments=incoming.attachments)
