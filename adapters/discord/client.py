@@ -83,10 +83,9 @@ class DiscordBot:
         self.staging_dir = staging_dir(config.data_dir)  # its files go when their turn ends
         self.staging_dir.mkdir(parents=True, exist_ok=True)
         conversations = app.conversations
-        self.sessions = Sessions(self.client, conversations, config)
+        self.sessions = Sessions(self.client, conversations, config, app.intake, self.staging_dir)
         self.cache = VideoCache(lambda key, limit: conversations.videos(key, limit=limit))
-        self.commands = Commands(self.sessions, conversations, self.cache, self.staging_dir,
-                                 config.max_upload_mb * 1024 * 1024)
+        self.commands = Commands(self.sessions, conversations, self.cache)
         self.tree.add_command(build_group(self.commands))
         self.tree.on_error = self._on_command_error  # type: ignore[method-assign]
         self.button_cls = make_turn_button(conversations, self._press_refusal)

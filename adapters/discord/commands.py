@@ -1,7 +1,8 @@
 """The /director slash-command group.
 
-Every handler defers first (Discord's 3-second deadline), then only checks,
-stages an attachment if there is one, and hands a line of text to `Sessions.submit`.
+Every handler defers first (Discord's 3-second deadline), then only checks and
+hands a line of text (and the attachment, if any) to `Sessions.submit`, which
+records it before anything slow happens.
 Commands other than `ask` become the core's command grammar (`search <words>`,
 `clip <video> <start>-<end>`…), so they work with or without a language model.
 """
@@ -9,7 +10,6 @@ Commands other than `ask` become the core's command grammar (`search <words>`,
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 import discord
@@ -17,7 +17,6 @@ from discord import app_commands
 
 from adapters.discord import inbound
 from adapters.discord.cache import VideoCache, matching
-from adapters.discord.files import stage_attachment
 from adapters.discord.sessions import Sessions
 from core.conversations import Conversations
 from core.errors import DirectorError
@@ -30,13 +29,10 @@ Interaction = discord.Interaction[Any]
 class Commands:
     """Handlers of the group; kept apart from discord.py's decorators for readability."""
 
-    def __init__(self, sessions: Sessions, conversations: Conversations, cache: VideoCache,
-                 staging_dir: Path, max_upload_bytes: int) -> None:
+    def __init__(self, sessions: Sessions, conversations: Conversations, cache: VideoCache) -> None:
         self.sessions = sessions
         self.conversations = conversations
         self.cache = cache
-        self.staging_dir = staging_dir
-        self.max_upload_bytes = max_upload_bytes
 
     async def begin(self, interaction: Interaction, *, ephemeral: bool = False) -> bool:
         """Defer at once, then check the server is allowed."""
@@ -53,14 +49,7 @@ class Commands:
         if file is None and not (url and url.strip()):
             await self.sessions.reply(interaction, "Attach a video file or give a link to one.")
             return
-        attachments = []
-        if file is not None:
-            try:  # now: Discord's CDN links expire
-                attachments.append(await stage_attachment(file, self.staging_dir, self.max_upload_bytes))
-            except DirectorError as exc:
-                await self.sessions.reply(interaction, exc.user_message)
-                return
-        await self.sessions.submit(interaction, inbound.upload_text(None if file else url), attachments)
+        await self.sessions.submit(interaction, inbound.upload_text(None if file else url), file)
 
     async def clip(self, interaction: Interaction, video: str, start: str, end: str) -> None:
         if not await self.begin(interaction):

@@ -14,7 +14,6 @@ import uuid
 from pathlib import Path
 
 import aiohttp
-import discord
 
 from core.errors import InputError, NotAVideo, TooLarge
 from core.messages import Attachment
@@ -70,14 +69,15 @@ def check_video(name: str, content_type: str | None, size: int | None, max_bytes
         raise TooLarge(f"{name} is {_mb(size)}; the limit is {_mb(max_bytes)}.")
 
 
-async def stage_attachment(attachment: discord.Attachment, staging_dir: Path, max_bytes: int) -> Attachment:
+async def stage_attachment(attachment: Attachment, staging_dir: Path, max_bytes: int) -> Attachment:
     """Check and download a slash-command attachment now; the core uploads the local copy."""
-    check_video(attachment.filename, attachment.content_type, attachment.size, max_bytes)
-    dest = staging_dir / f"{uuid.uuid4().hex}-{safe_name(attachment.filename)}"
-    await download(attachment.url, dest, max_bytes, name=attachment.filename)
+    check_video(attachment.name, attachment.mimetype, attachment.size, max_bytes)
+    if not attachment.url:
+        raise InputError(f"I no longer have {attachment.name}; please attach it again.")
+    dest = staging_dir / f"{uuid.uuid4().hex}-{safe_name(attachment.name)}"
+    await download(attachment.url, dest, max_bytes, name=attachment.name)
     log.info("staged attachment", extra={"bytes": dest.stat().st_size})
-    return Attachment(name=attachment.filename, url=attachment.url, mimetype=attachment.content_type,
-                      size=attachment.size, local_path=str(dest), platform_file_id=str(attachment.id))
+    return attachment.model_copy(update={"local_path": str(dest)})
 
 
 async def fetch_attachment(attachment: Attachment, dest: Path, max_bytes: int) -> Path:

@@ -2,31 +2,38 @@
 
 Handlers here only check, persist (through `Conversations.accept`) and answer; the
 runner does the work and the port shows it. In a text channel a new thread is
-opened for the session; inside a thread, that thread is the session.
+opened for the session; inside a thread, that thread is the session. A command is
+recorded first (`submit`), then carried out from the store (`handle_stored`), so one
+whose process dies after the defer is carried out by the next process.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import discord
 
 from adapters.discord import inbound
 from adapters.discord.config import DiscordConfig
+from adapters.discord.deferred import KIND, Answer, DeferredCommand, live_answer, webhook_answer
+from adapters.discord.files import stage_attachment
 from adapters.discord.mentions import NO_PINGS
 from core.conversations import Conversations
 from core.errors import DirectorError
 from core.incoming import ChannelKey, Incoming
-from core.messages import Attachment
+from core.runtime.intake import InboxItem, Intake
 
 log = logging.getLogger(__name__)
 
 NOT_ALLOWED = "Director isn't enabled on this server. Ask the bot's owner to add it to DISCORD_ALLOWED_GUILDS."
 WRONG_PLACE = "Use /director in a server's text channel or in one of its threads."
 THREAD_AUTO_ARCHIVE_MIN = 1440
+NOT_STARTED = "⚠️ Sorry, I couldn't start on that; please try again."
 PERSON_MESSAGES = (discord.MessageType.default, discord.MessageType.reply)
+PLATFORM = "discord"
 
 
 def allowed_guilds(value: str) -> set[int] | None:
@@ -62,10 +69,16 @@ class Place:
 
 
 class Sessions:
-    def __init__(self, client: discord.Client, conversations: Conversations, config: DiscordConfig) -> None:
+    def __init__(self, client: discord.Client, conversations: Conversations, config: DiscordConfig,
+                 intake: Intake, staging_dir: Path) -> None:
         self._client = client
         self._conversations = conversations
         self._config = config
+        self._intake = intake
+        self._staging_dir = staging_dir
+        self._max_bytes = config.max_upload_mb * 1024 * 1024
+        self._live: dict[int, discord.Interaction[Any]] = {}  # recorded here, not yet handled
+        intake.register(PLATFORM, self.handle_stored)
         self._allowed = allowed_guilds(config.allowed_guilds)
         self._admin_roles = admin_roles(config.admin_role)
 
@@ -101,43 +114,65 @@ class Sessions:
     @staticmethod
     async def reply(interaction: discord.Interaction[Any], text: str) -> None:
         """Edit the deferred answer; an expired interaction token must never matter."""
-        try:
-            await interaction.edit_original_response(content=text[:2000], allowed_mentions=NO_PINGS)
-        except discord.HTTPException as exc:
-            log.info("could not answer interaction %s (%s %s)", interaction.id, exc.status, exc.code)
+        await live_answer(interaction)(text)
 
     # commands ------------------------------------------------------------------------------
 
     async def submit(self, interaction: discord.Interaction[Any], text: str,
-                     attachments: list[Attachment] | None = None) -> None:
-        """Open (or reuse) the thread, queue the turn, point the person at the thread."""
+                     attachment: discord.Attachment | None = None) -> None:
+        """Record the deferred command (from here on a crash loses nothing); it is carried
+        out from the store by `handle_stored`, in this process or the next."""
         try:
-            place = await self._place_for_interaction(interaction, text)
+            command = DeferredCommand.of(interaction, text, attachment, self._max_bytes)
         except DirectorError as exc:
             await self.reply(interaction, exc.user_message)
             return
-        if place is None:
-            await self.reply(interaction, WRONG_PLACE)
+        self._live[interaction.id] = interaction
+        try:
+            await self._intake.record(PLATFORM, str(command.guild_id), KIND, command.model_dump(mode="json"))
+        except Exception:
+            self._live.pop(interaction.id, None)
+            log.exception("could not record a /director command")
+            await self.reply(interaction, NOT_STARTED)
+
+    async def handle_stored(self, item: InboxItem) -> None:
+        """Open (or reuse) the thread, stage the file, queue the turn, point the person at the thread."""
+        if item.kind != KIND:
+            log.warning("ignored a stored Discord request of kind %r", item.kind)
+            return
+        command = DeferredCommand.model_validate(item.payload)
+        interaction = self._live.pop(command.interaction_id, None)
+        answer = live_answer(interaction) if interaction else webhook_answer(self._client, command)
+        try:
+            place = await self._place(command, interaction)
+            if place is None:
+                await answer(WRONG_PLACE)
+                return
+            files = [] if command.attachment is None else [
+                await stage_attachment(command.attachment, self._staging_dir, self._max_bytes)]
+        except DirectorError as exc:
+            await answer(exc.user_message)
             return
         incoming = inbound.interaction_create(
-            interaction_id=interaction.id, guild_id=place.guild_id, parent_id=place.parent_id,
-            thread_id=place.thread_id, user_id=interaction.user.id, text=text, attachments=attachments,
+            interaction_id=command.interaction_id, guild_id=place.guild_id, parent_id=place.parent_id,
+            thread_id=place.thread_id, user_id=command.user_id, text=command.text, attachments=files,
             channel_name=place.channel_name)
-        if await self._accept(incoming, interaction=interaction) is None:
+        incoming.inbox_id = item.id  # deleted in the transaction that stores the turn
+        if await self._accept(incoming, answer) is None:
             return
-        await self.reply(interaction, f"Working on it in <#{place.thread_id}>")
+        await answer(f"Working on it in <#{place.thread_id}>")
 
-    async def _place_for_interaction(self, interaction: discord.Interaction[Any], text: str) -> Place | None:
-        channel = interaction.channel
-        guild_id = interaction.guild_id
-        if guild_id is None or channel is None:
-            return None
+    async def _place(self, command: DeferredCommand, interaction: discord.Interaction[Any] | None) -> Place | None:
+        """The session's thread; a command adopted from a dead process finds its channel over REST."""
+        channel: Any = interaction.channel if interaction is not None else None
+        if not isinstance(channel, (discord.Thread, discord.TextChannel)):
+            channel = await self._resolve_channel(command.channel_id)
         if isinstance(channel, discord.Thread):
             parent = channel.parent
-            return Place(guild_id, channel.parent_id, channel.id, parent.name if parent else None, False)
+            return Place(command.guild_id, channel.parent_id, channel.id, parent.name if parent else None, False)
         if isinstance(channel, discord.TextChannel):
-            thread = await self._open_thread(channel, text)
-            return Place(guild_id, channel.id, thread.id, channel.name, True)
+            thread = await self._open_thread(channel, command.text)
+            return Place(command.guild_id, channel.id, thread.id, channel.name, True)
         return None
 
     @staticmethod
@@ -150,15 +185,11 @@ class Sessions:
             raise DirectorError("I can't open a thread here: I need the Create Public Threads and "
                                 "Send Messages in Threads permissions.") from exc
 
-    async def _accept(self, incoming: Incoming, *, interaction: discord.Interaction[Any] | None = None,
-                      message: discord.Message | None = None) -> object | None:
+    async def _accept(self, incoming: Incoming, answer: Answer) -> object | None:
         try:
             accepted = await self._conversations.accept(incoming)
         except DirectorError as exc:
-            if interaction is not None:
-                await self.reply(interaction, exc.user_message)
-            elif message is not None:
-                await _answer_message(message, exc.user_message)
+            await answer(exc.user_message)
             return None
         if accepted is None:
             log.info("duplicate Discord delivery ignored", extra={"keys": incoming.event_keys})
@@ -220,7 +251,7 @@ class Sessions:
             message_id=message.id, guild_id=message.guild.id, parent_id=parent_id,  # type: ignore[union-attr]
             thread_id=thread_id, user_id=message.author.id, text=text or ("upload" if files else "help"),
             attachments=files, channel_name=channel_name)
-        await self._accept(incoming, message=message)
+        await self._accept(incoming, lambda text: _answer_message(message, text))
 
 
 async def _answer_message(message: discord.Message, text: str) -> None:

@@ -86,6 +86,17 @@ RECORD = web.RequestKey("record", Recorded)
 
 
 @dataclass
+class Hold:
+    """Leave the next `times` requests matching `method` + `path` regex unanswered until
+    the fake closes (a process stuck there, to be killed); `reached` is set when one arrives."""
+
+    method: str
+    pattern: re.Pattern[str]
+    times: int
+    reached: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
 class Fault:
     """Answer the next `times` requests matching `method` + `path` regex with this."""
 
@@ -168,6 +179,8 @@ class FakeDiscord:
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
         self.cdn: dict[str, tuple[bytes, str]] = {}
         self.faults: list[Fault] = []
+        self.holds: list[Hold] = []
+        self._closing = asyncio.Event()
         self.identifies: list[dict[str, Any]] = []
         self.bot_can_manage_threads = True
         self.expired_tokens: set[str] = set()
@@ -189,6 +202,7 @@ class FakeDiscord:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def close(self) -> None:
+        self._closing.set()  # held requests are answered now, so the server can stop
         for ws, _ in list(self._sockets):
             await ws.close()
         if self._runner is not None:
@@ -291,6 +305,13 @@ class FakeDiscord:
                headers: dict[str, str] | None = None, times: int = 1) -> None:
         """Answer the next matching requests with an error (e.g. a 429)."""
         self.faults.append(Fault(method, re.compile(path_regex), status, body or {}, headers or {}, times))
+
+    def hold(self, method: str, path_regex: str, *, times: int = 1) -> asyncio.Event:
+        """Leave the next matching requests unanswered (until the fake closes); returns an
+        event set as soon as one has arrived."""
+        held = Hold(method, re.compile(path_regex), times)
+        self.holds.append(held)
+        return held.reached
 
     def lose_answer(self, method: str, path_regex: str, status: int = 500, *, times: int = 1) -> None:
         """Carry out the next matching requests, then answer them with an error (a lost answer)."""
@@ -541,6 +562,10 @@ class FakeDiscord:
         record = Recorded(request.method, request.path, body, files=files)
         request[RECORD] = record
         self.requests.append(record)
+        if self._held(request):
+            await self._notify()
+            await self._closing.wait()
+            return error(503, 0, "closing")
         response = self._fault_for(request) or self._auth_problem(request)
         if response is None:
             try:
@@ -551,6 +576,14 @@ class FakeDiscord:
         record.status = response.status
         await self._notify()
         return response
+
+    def _held(self, request: web.Request) -> bool:
+        for held in self.holds:
+            if held.times > 0 and held.method == request.method and held.pattern.fullmatch(request.path):
+                held.times -= 1
+                held.reached.set()
+                return True
+        return False
 
     def _fault_for(self, request: web.Request, after: bool = False) -> web.Response | None:
         for fault in self.faults:
