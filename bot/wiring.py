@@ -168,11 +168,19 @@ def build_runner(settings: Settings, executor: TurnExecutor, registry: ProcessRe
                            max_per_workspace=per_workspace)
 
 
+def videodb_threads(max_concurrent_turns: int) -> int:
+    """Two threads per turn this process may run (the model may ask for tools side by side;
+    more wait their turn), plus two for what people do between turns (autocomplete, lists).
+    A cancelled turn's calls give their threads back at the SDK's next poll (`pool`)."""
+    return 2 * max_concurrent_turns + 2
+
+
 def build_backend(settings: Settings, store: Store, app_ref: list[App]) -> VideoBackend:
     if settings.video_db_api_key is not None:
         from core.video.videodb.backend import VideoDBBackend
 
-        return VideoDBBackend(settings.video_db_api_key.get_secret_value(), settings.video_db_base_url)
+        return VideoDBBackend(settings.video_db_api_key.get_secret_value(), settings.video_db_base_url,
+                              max_workers=videodb_threads(settings.max_concurrent_turns))
     from core.secret_key import load_secret_key
     from core.video.local.backend import LocalBackend
     from core.video.local.links import LinkSigner

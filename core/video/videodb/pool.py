@@ -5,12 +5,15 @@ bar, `collection_id`), so sharing one between threads is unsafe. Each worker of
 our `ThreadPoolExecutor` lazily builds its own, and every SDK call runs there,
 never on the event loop.
 
-Our connections differ from the SDK default in four ways, all through public
+Our connections differ from the SDK default in five ways, all through public
 `requests` seams: retries are left to our async retry layer (plain adapters, so a
 429/5xx reaches us with its response), the adapter notes whether a request that
 changes something may have reached VideoDB (so the retry layer knows whether trying
-again could do it twice), the poll interval can be set per backend, and a response
-hook turns the SDK's poll percentages into progress reports.
+again could do it twice), the poll interval can be set per backend, a response
+hook turns the SDK's poll percentages into progress reports, and the same hook ends
+a call whose turn was cancelled: the SDK polls a long job until it is done (up to
+its `max_poll_time`), which would keep a worker thread busy for nobody; with the
+hook the thread is free again after at most one poll interval and one request.
 """
 
 from __future__ import annotations
@@ -36,6 +39,11 @@ T = TypeVar("T")
 Report = Callable[[str, float | None], None]
 _PROCESSING = ("processing", "in progress")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class CallAbandoned(Exception):
+    """Raised inside a worker to end an SDK call nobody waits for any more (not a
+    `requests` error, so the SDK does not wrap it)."""
 
 
 class CallFailed(Exception):
@@ -132,7 +140,12 @@ class ConnectionPool:
         """
         loop = asyncio.get_running_loop()
         report = _on_loop(loop, progress) if progress is not None else None
-        return await loop.run_in_executor(self._executor, self._call, fn, report, label)
+        abandoned = threading.Event()
+        try:
+            return await loop.run_in_executor(self._executor, self._call, fn, report, label, abandoned)
+        except asyncio.CancelledError:
+            abandoned.set()  # the worker stops at the SDK's next response (`_on_response`)
+            raise
 
     def report(self, message: str, fraction: float | None = None) -> None:
         """From inside a worker: report progress of the current call (if anyone listens)."""
@@ -148,16 +161,22 @@ class ConnectionPool:
                 conn.session.close()
             self._connections.clear()
 
-    def _call(self, fn: Callable[[Connection], T], report: Report | None, label: str) -> T:
+    def _call(self, fn: Callable[[Connection], T], report: Report | None, label: str,
+              abandoned: threading.Event) -> T:
         self._local.report = report
         self._local.label = label
         self._local.wrote = False
+        self._local.abandoned = abandoned
         try:
             return fn(self._connection())
         except VideodbError as exc:
             raise CallFailed(exc, self._local.wrote) from exc
+        except CallAbandoned:
+            log.info("VideoDB %s: stopped waiting (its turn was cancelled)", label or "call")
+            raise
         finally:
             self._local.report = None
+            self._local.abandoned = None
 
     def _note_write(self) -> None:
         self._local.wrote = True
@@ -174,6 +193,9 @@ class ConnectionPool:
         return conn
 
     def _on_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        abandoned: threading.Event | None = getattr(self._local, "abandoned", None)
+        if abandoned is not None and abandoned.is_set():
+            raise CallAbandoned
         report: Report | None = getattr(self._local, "report", None)
         if report is None:
             return

@@ -73,3 +73,30 @@ async def test_backend_poll_interval_overrides_the_sdk_default(emulator: VideoDB
     finally:
         await backend.close()
     assert info.id in emulator.videos
+
+
+async def test_a_cancelled_call_frees_its_worker_thread(emulator: VideoDBEmulator) -> None:
+    """The SDK polls a long job until it ends; once nobody waits for it, the worker stops
+    at the next poll, so the (only) thread is free for the next call."""
+    emulator.processing_polls = 10**9  # the job never finishes
+    backend = VideoDBBackend(emulator.api_key, emulator.base_url, max_workers=1, poll_interval=0.01)
+    loop = asyncio.get_running_loop()
+    polling = asyncio.Event()
+    reports: list[float | None] = []
+
+    def progress(message: str, fraction: float | None) -> None:
+        reports.append(fraction)
+        if len(reports) > 2:  # upload's own 0% first, then the SDK's polls
+            loop.call_soon_threadsafe(polling.set)
+
+    try:
+        upload = asyncio.create_task(backend.upload("default", UploadSource(url="https://example.com/long.mp4"),
+                                                    progress=progress))
+        await asyncio.wait_for(polling.wait(), 10)
+        upload.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await upload
+        collection = await asyncio.wait_for(backend.get_collection("default"), 10)
+    finally:
+        await backend.close()
+    assert collection is not None and collection.id == "default"
