@@ -92,6 +92,9 @@ class OpenAILLM(BaseLLM):
             http_client=DefaultAsyncHttpxClient(transport=RetryPolicyTransport(),
                                                 timeout=httpx.Timeout(timeout_s + 5.0)),
         )
+        # The SDK imports its chat resources (hundreds of pydantic types, ~3 s of CPU) on
+        # first use: at start-up, not in the first person's turn.
+        self._completions = self._client.chat.completions
         self.is_openai = self._client.base_url.host == "api.openai.com"
         # OpenAI-only fields are sent to OpenAI only: a compatible server may refuse them.
         self.parallel_tool_calls = parallel_tool_calls if parallel_tool_calls is not None else (
@@ -186,7 +189,7 @@ class OpenAILLM(BaseLLM):
                         return await self._request(messages, tools, json_mode, None, max_tokens)
                 else:
                     async with asyncio.timeout(self.timeout_s):
-                        completion = await self._client.chat.completions.create(**body)
+                        completion = await self._completions.create(**body)
             except (APITimeoutError, TimeoutError):
                 log.warning("%s model=%s timed out after %.1fs", self.name, self.model, self.timeout_s)
                 raise LLMTimeout(
@@ -232,7 +235,7 @@ class OpenAILLM(BaseLLM):
         state: ChatCompletionStreamState[Any] = ChatCompletionStreamState()
         gate = ProseGate()
         async with asyncio.timeout(self.timeout_s):
-            stream = await self._client.chat.completions.create(**body, stream=True)
+            stream = await self._completions.create(**body, stream=True)
         chunks = 0
         try:
             iterator = stream.__aiter__()
